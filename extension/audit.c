@@ -1,0 +1,257 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *		The audit trail: one LOG line per event, and two bounded rings in
+ *		shared memory -- recent events, and recent refusals ("blocked
+ *		requests", which approve() turns into approvals).
+ *
+ * Log lines begin "deletion_firewall:" and carry key=value fields; a value
+ * with spaces or quotes is double-quoted with embedded quotes doubled.
+ * Rings keep the newest entries and drop the oldest; they are protected by
+ * the extension's single LWLock (see tokens.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deletion_firewall.h"
+
+#include "commands/dbcommands.h"
+#include "utils/acl.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "lib/stringinfo.h"
+
+#define DFW_EVENTS	256
+#define DFW_BLOCKED	128
+
+typedef struct DfwAuditShared
+{
+	LWLock	   *lock;
+	uint64		nevents;		/* total ever written; ring index = n % size */
+	uint64		nblocked;
+	DfwEvent	events[DFW_EVENTS];
+	DfwBlocked	blocked[DFW_BLOCKED];
+} DfwAuditShared;
+
+static DfwAuditShared *audit = NULL;
+
+Size
+dfw_audit_shmem_size(void)
+{
+	return sizeof(DfwAuditShared);
+}
+
+void
+dfw_audit_shmem_init(void)
+{
+	bool		found;
+
+	audit = ShmemInitStruct("deletion_firewall audit", sizeof(DfwAuditShared),
+							&found);
+	if (!found)
+	{
+		memset(audit, 0, sizeof(DfwAuditShared));
+		audit->lock = &(GetNamedLWLockTranche("deletion_firewall"))->lock;
+	}
+}
+
+void
+dfw_new_request_id(char *out)
+{
+	uint8		b[5];
+
+	if (!pg_strong_random(b, sizeof(b)))
+		memset(b, 0, sizeof(b));
+	snprintf(out, DFW_ID_LEN, "req_%02x%02x%02x%02x%02x",
+			 b[0], b[1], b[2], b[3], b[4]);
+}
+
+static void
+append_field(StringInfo buf, const char *key, const char *value)
+{
+	bool		quote = false;
+
+	if (value == NULL)
+		return;
+	for (const char *p = value; *p; p++)
+		if (*p == ' ' || *p == '"' || *p == '=' || *p == '\n' || *p == '\t')
+			quote = true;
+	appendStringInfo(buf, " %s=", key);
+	if (!quote && value[0] != '\0')
+	{
+		appendStringInfoString(buf, value);
+		return;
+	}
+	appendStringInfoChar(buf, '"');
+	for (const char *p = value; *p; p++)
+	{
+		if (*p == '"')
+			appendStringInfoChar(buf, '"');
+		appendStringInfoChar(buf, *p == '\n' ? ',' : *p);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+static const char *
+current_dbname(void)
+{
+	char	   *name = IsTransactionState() ? get_database_name(MyDatabaseId) : NULL;
+
+	return name ? name : "";
+}
+
+/*
+ * One audit event: a LOG line and an entry in the events ring.  Fields
+ * that do not apply are NULL (rows: negative).
+ */
+void
+dfw_audit(const char *event, const char *action, const char *target,
+		  int64 rows, const char *request_id, const char *token_id,
+		  const char *by, const char *reason)
+{
+	StringInfoData buf;
+	const char *agent = NULL;
+	const char *dbname = current_dbname();
+	char		rowsbuf[32];
+
+	if (IsTransactionState() && strcmp(event, "refused") == 0)
+		agent = dfw_agent_name();
+	else if (IsTransactionState() && strcmp(event, "confirmed") == 0)
+		agent = dfw_agent_name();
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "deletion_firewall:");
+	append_field(&buf, "event", event);
+	append_field(&buf, "action", action);
+	append_field(&buf, "target", target);
+	append_field(&buf, "agent", agent);
+	append_field(&buf, "dbname", dbname);
+	if (rows >= 0)
+	{
+		snprintf(rowsbuf, sizeof(rowsbuf), INT64_FORMAT, rows);
+		append_field(&buf, "rows", rowsbuf);
+	}
+	append_field(&buf, "request_id", request_id);
+	append_field(&buf, "token_id", token_id);
+	append_field(&buf, "by", by);
+	append_field(&buf, "reason", reason);
+	ereport(LOG, (errmsg_internal("%s", buf.data), errhidestmt(false)));
+
+	if (audit == NULL)
+		return;
+	LWLockAcquire(audit->lock, LW_EXCLUSIVE);
+	{
+		DfwEvent   *e = &audit->events[audit->nevents++ % DFW_EVENTS];
+
+		memset(e, 0, sizeof(*e));
+		e->at = GetCurrentTimestamp();
+		strlcpy(e->event, event, sizeof(e->event));
+		strlcpy(e->action, action ? action : "", sizeof(e->action));
+		strlcpy(e->target, target ? target : "", sizeof(e->target));
+		strlcpy(e->agent, agent ? agent : "", sizeof(e->agent));
+		strlcpy(e->dbname, dbname, sizeof(e->dbname));
+		e->rows = rows;
+		strlcpy(e->request_id, request_id ? request_id : "", sizeof(e->request_id));
+		strlcpy(e->token_id, token_id ? token_id : "", sizeof(e->token_id));
+		strlcpy(e->by, by ? by : "", sizeof(e->by));
+		strlcpy(e->reason, reason ? reason : "", sizeof(e->reason));
+	}
+	LWLockRelease(audit->lock);
+}
+
+void
+dfw_blocked_remember(const char *request_id, const char *action,
+					 const char *target, int64 rows, const char *reason,
+					 uint64 stmt_hash)
+{
+	DfwBlocked *b;
+	const char *agent = dfw_agent_name();
+
+	if (audit == NULL)
+		return;
+	LWLockAcquire(audit->lock, LW_EXCLUSIVE);
+	b = &audit->blocked[audit->nblocked++ % DFW_BLOCKED];
+	memset(b, 0, sizeof(*b));
+	strlcpy(b->request_id, request_id, sizeof(b->request_id));
+	b->at = GetCurrentTimestamp();
+	strlcpy(b->dbname, current_dbname(), sizeof(b->dbname));
+	strlcpy(b->agent, agent ? agent : "", sizeof(b->agent));
+	b->agent_oid = get_role_oid(b->agent, true);
+	b->backend_pid = MyProcPid;
+	b->backend_start = MyStartTimestamp;
+	strlcpy(b->action, action, sizeof(b->action));
+	strlcpy(b->target, target, sizeof(b->target));
+	b->rows = rows;
+	strlcpy(b->statement, debug_query_string ? debug_query_string : "",
+			sizeof(b->statement));
+	strlcpy(b->reason, reason, sizeof(b->reason));
+	b->stmt_hash = stmt_hash;
+	LWLockRelease(audit->lock);
+}
+
+/* Copy out the rings, newest first, for the views.  Caller frees nothing. */
+List *
+dfw_events_list(void)
+{
+	List	   *result = NIL;
+
+	if (audit == NULL)
+		return NIL;
+	LWLockAcquire(audit->lock, LW_SHARED);
+	for (uint64 i = 0; i < Min(audit->nevents, DFW_EVENTS); i++)
+	{
+		DfwEvent   *e = palloc(sizeof(DfwEvent));
+
+		*e = audit->events[(audit->nevents - 1 - i) % DFW_EVENTS];
+		result = lappend(result, e);
+	}
+	LWLockRelease(audit->lock);
+	return result;
+}
+
+List *
+dfw_blocked_list(void)
+{
+	List	   *result = NIL;
+
+	if (audit == NULL)
+		return NIL;
+	LWLockAcquire(audit->lock, LW_SHARED);
+	for (uint64 i = 0; i < Min(audit->nblocked, DFW_BLOCKED); i++)
+	{
+		DfwBlocked *b = palloc(sizeof(DfwBlocked));
+
+		*b = audit->blocked[(audit->nblocked - 1 - i) % DFW_BLOCKED];
+		result = lappend(result, b);
+	}
+	LWLockRelease(audit->lock);
+	return result;
+}
+
+/*
+ * Find a blocked request by id; copies it into *out.  Returns false if it
+ * is unknown (never made, or already dropped from the ring).
+ */
+bool
+dfw_blocked_find(const char *request_id, DfwBlocked *out)
+{
+	bool		found = false;
+
+	if (audit == NULL)
+		return false;
+	LWLockAcquire(audit->lock, LW_SHARED);
+	for (int i = 0; i < DFW_BLOCKED; i++)
+		if (audit->blocked[i].request_id[0] != '\0' &&
+			strcmp(audit->blocked[i].request_id, request_id) == 0)
+		{
+			memcpy(out, &audit->blocked[i], sizeof(DfwBlocked));
+			found = true;
+			break;
+		}
+	LWLockRelease(audit->lock);
+	return found;
+}

@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		Differences between PostgreSQL major versions, in one place.
+ *
+ * Supported: 15, 16, 17, 18.  Everything version-specific that the other
+ * files need is spelled here, so that they read the same on every major.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DFW_COMPAT_H
+#define DFW_COMPAT_H
+
+#if PG_VERSION_NUM < 150000
+#error "deletion_firewall requires PostgreSQL 15 or later"
+#endif
+
+/*
+ * ExecutorRun lost its execute_once argument in 18.
+ */
+#if PG_VERSION_NUM >= 180000
+#define DFW_EXECUTOR_RUN_ARGS	QueryDesc *queryDesc, ScanDirection direction, \
+								uint64 count
+#define DFW_EXECUTOR_RUN_CALL(fn)	fn(queryDesc, direction, count)
+#else
+#define DFW_EXECUTOR_RUN_ARGS	QueryDesc *queryDesc, ScanDirection direction, \
+								uint64 count, bool execute_once
+#define DFW_EXECUTOR_RUN_CALL(fn)	fn(queryDesc, direction, count, execute_once)
+#endif
+
+/*
+ * ExecutorStart returns bool in 18 (false: the cached plan went stale).
+ */
+#if PG_VERSION_NUM >= 180000
+#define DFW_EXECUTOR_START_RET	bool
+#else
+#define DFW_EXECUTOR_START_RET	void
+#endif
+
+/*
+ * ExecutorCheckPerms_hook gained the list of RTEPermissionInfo in 16.
+ */
+#if PG_VERSION_NUM >= 160000
+#define DFW_CHECKPERMS_ARGS	List *rangeTable, List *rtePermInfos, bool ereport_on_violation
+#else
+#define DFW_CHECKPERMS_ARGS	List *rangeTable, bool ereport_on_violation
+#endif
+
+/*
+ * Role membership: 16 moved the "is member of, superuser ignored" check
+ * unchanged; keep one name for it.
+ */
+#define dfw_member_nosuper(member, role)	is_member_of_role_nosuper(member, role)
+
+/* PG_MODULE_MAGIC_EXT arrived in 18. */
+#if PG_VERSION_NUM >= 180000
+#define DFW_MODULE_MAGIC	PG_MODULE_MAGIC_EXT(.name = "deletion_firewall", .version = DFW_VERSION)
+#else
+#define DFW_MODULE_MAGIC	PG_MODULE_MAGIC
+#endif
+
+#endif							/* DFW_COMPAT_H */

@@ -1,0 +1,381 @@
+/*-------------------------------------------------------------------------
+ *
+ * hooks.c
+ *		Where the firewall plugs into the server: ProcessUtility, object
+ *		access, the executor and transaction callbacks.
+ *
+ * Each hook is a thin adapter: it finds out what an agent's statement is
+ * about to destroy and asks decision.c.  Every hook chains to the previous
+ * one (or the standard function) on every path.
+ *
+ * Drops and truncates are seen in the object access hook (OAT_DROP,
+ * OAT_TRUNCATE), which the server calls for every object it removes,
+ * whatever the path: DROP of any kind, DROP OWNED, CASCADE, ALTER TABLE
+ * DROP COLUMN/CONSTRAINT, TRUNCATE ... CASCADE, partitions, lo_unlink.
+ * Objects are named (while they still exist) and queued; the queue is
+ * decided on as one request when the utility command that removed them
+ * ends, so the DETAIL can list everything that was not covered.  Nothing a
+ * queued drop did can commit before that: a refusal aborts the statement,
+ * and a pre-commit callback decides on anything still queued.  Removals
+ * that take effect outside the transaction (DROP DATABASE, TABLESPACE,
+ * SUBSCRIPTION) are decided on at once.  Deletions the server makes
+ * internally (PERFORM_DELETION_INTERNAL: rewrites, transient tables) are
+ * not removals asked for by anyone and are not guarded.
+ *
+ * Nesting: dfw_nesting_level counts ProcessUtility, ExecutorRun and
+ * ExecutorFinish frames, kept right on error with PG_FINALLY.  A hook
+ * entered at level 0 starts a new top-level statement.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deletion_firewall.h"
+
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_subscription.h"
+#include "catalog/pg_tablespace.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "tcop/utility.h"
+#include "utils/memutils.h"
+
+int			dfw_nesting_level = 0;
+
+typedef struct Pending
+{
+	int			action;
+	DfwTarget  *target;
+} Pending;
+
+static List *pending = NIL;
+static MemoryContext pending_cxt = NULL;
+
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static object_access_hook_type prev_object_access = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms = NULL;
+
+/* ---------------- the queue of removals ---------------- */
+
+static void
+pending_clear(void)
+{
+	pending = NIL;
+	if (pending_cxt)
+		MemoryContextReset(pending_cxt);
+}
+
+/* Decide on everything queued: one request per action. */
+void
+dfw_flush_pending(void)
+{
+	static const int actions[] = {DFW_ACT_DROP, DFW_ACT_TRUNCATE};
+	List	   *work = pending;
+
+	if (work == NIL)
+		return;
+	pending = NIL;				/* a refusal must not leave it queued */
+	PG_TRY();
+	{
+		for (int i = 0; i < lengthof(actions); i++)
+		{
+			List	   *targets = NIL;
+			ListCell   *lc;
+
+			foreach(lc, work)
+			{
+				Pending    *p = lfirst(lc);
+
+				if (p->action == actions[i])
+					targets = lappend(targets, p->target);
+			}
+			dfw_decide(actions[i], targets, -1);
+		}
+	}
+	PG_FINALLY();
+	{
+		pending_clear();
+	}
+	PG_END_TRY();
+}
+
+static bool
+decided_at_once(Oid classId)
+{
+	return classId == DatabaseRelationId ||
+		classId == TableSpaceRelationId ||
+		classId == SubscriptionRelationId ||
+		classId == AuthIdRelationId;
+}
+
+static void
+guard_removal(int action, Oid classId, Oid objectId, int subId)
+{
+	ObjectAddress addr;
+	MemoryContext old;
+	Pending    *p;
+
+	addr.classId = classId;
+	addr.objectId = objectId;
+	addr.objectSubId = subId;
+
+	/* the extension's own objects: never, token or not */
+	if (action == DFW_ACT_DROP)
+		dfw_tamper_check_object(OAT_DROP, &addr);
+
+	if (dfw_object_is_exempt(&addr))
+		return;
+
+	if (pending_cxt == NULL)
+		pending_cxt = AllocSetContextCreate(TopMemoryContext,
+											"deletion_firewall pending",
+											ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(pending_cxt);
+	p = palloc(sizeof(Pending));
+	p->action = action;
+	p->target = dfw_make_target(&addr);
+	pending = lappend(pending, p);
+	MemoryContextSwitchTo(old);
+
+	if (decided_at_once(classId))
+		dfw_flush_pending();
+}
+
+/* ---------------- statements ---------------- */
+
+static void
+maybe_begin_statement(void)
+{
+	if (dfw_nesting_level == 0)
+	{
+		if (pending != NIL)
+			dfw_flush_pending();
+		dfw_statement_begin();
+	}
+}
+
+/* ---------------- ProcessUtility ---------------- */
+
+static void
+dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	int			saved_len;
+
+	maybe_begin_statement();
+
+	if (dfw_is_agent())
+		dfw_tamper_check_utility(pstmt->utilityStmt);
+
+	saved_len = list_length(pending);
+	dfw_nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		dfw_nesting_level--;
+		/* what the failed command queued was rolled back with it */
+		pending = list_truncate(pending, saved_len);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	dfw_nesting_level--;
+
+	if (pending != NIL)
+		dfw_flush_pending();
+}
+
+/* ---------------- object access ---------------- */
+
+static void
+dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
+{
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+
+	if (!dfw_enabled)
+		return;
+
+	switch (access)
+	{
+		case OAT_DROP:
+			{
+				ObjectAccessDrop *drop = (ObjectAccessDrop *) arg;
+
+				if (drop && (drop->dropflags & PERFORM_DELETION_INTERNAL))
+					break;
+				if (dfw_is_agent())
+					guard_removal(DFW_ACT_DROP, classId, objectId, subId);
+				break;
+			}
+		case OAT_TRUNCATE:
+			if (dfw_is_agent())
+				guard_removal(DFW_ACT_TRUNCATE, RelationRelationId, objectId, 0);
+			break;
+		case OAT_POST_CREATE:
+		case OAT_POST_ALTER:
+			if (dfw_is_agent())
+			{
+				ObjectAddress addr;
+
+				addr.classId = classId;
+				addr.objectId = objectId;
+				addr.objectSubId = subId;
+				if (access == OAT_POST_CREATE &&
+					!dfw_object_existed_before(&addr))
+				{
+					dfw_tamper_check_new_object(&addr);
+					dfw_remember_created(&addr);
+				}
+				else
+					dfw_tamper_check_object(access, &addr);
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* ---------------- executor ---------------- */
+
+static DFW_EXECUTOR_START_RET
+dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+#if PG_VERSION_NUM >= 180000
+	bool		ok;
+#endif
+
+	maybe_begin_statement();
+
+#if PG_VERSION_NUM >= 180000
+	if (prev_ExecutorStart)
+		ok = prev_ExecutorStart(queryDesc, eflags);
+	else
+		ok = standard_ExecutorStart(queryDesc, eflags);
+	if (ok)
+		dfw_rowcount_start(queryDesc, eflags);
+	return ok;
+#else
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+	dfw_rowcount_start(queryDesc, eflags);
+#endif
+}
+
+static void
+dfw_ExecutorRun(DFW_EXECUTOR_RUN_ARGS)
+{
+	dfw_nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			DFW_EXECUTOR_RUN_CALL(prev_ExecutorRun);
+		else
+			DFW_EXECUTOR_RUN_CALL(standard_ExecutorRun);
+	}
+	PG_FINALLY();
+	{
+		dfw_nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
+dfw_ExecutorFinish(QueryDesc *queryDesc)
+{
+	dfw_nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		dfw_nesting_level--;
+	}
+	PG_END_TRY();
+
+	/* removals made by functions (lo_unlink) in a top-level query */
+	if (dfw_nesting_level == 0 && pending != NIL)
+		dfw_flush_pending();
+}
+
+static bool
+dfw_ExecutorCheckPerms(DFW_CHECKPERMS_ARGS)
+{
+#if PG_VERSION_NUM >= 160000
+	if (dfw_is_agent())
+		dfw_tamper_check_perms(rangeTable, rtePermInfos);
+#else
+	if (dfw_is_agent())
+		dfw_tamper_check_perms(rangeTable, NIL);
+#endif
+	if (prev_ExecutorCheckPerms)
+#if PG_VERSION_NUM >= 160000
+		return prev_ExecutorCheckPerms(rangeTable, rtePermInfos, ereport_on_violation);
+#else
+		return prev_ExecutorCheckPerms(rangeTable, ereport_on_violation);
+#endif
+	return true;
+}
+
+/* ---------------- transactions ---------------- */
+
+static void
+dfw_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			/* nothing queued may commit undecided */
+			if (pending != NIL)
+				dfw_flush_pending();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			pending_clear();
+			break;
+		default:
+			break;
+	}
+}
+
+void
+dfw_hooks_init(void)
+{
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = dfw_ProcessUtility;
+	prev_object_access = object_access_hook;
+	object_access_hook = dfw_object_access;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = dfw_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = dfw_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = dfw_ExecutorFinish;
+	prev_ExecutorCheckPerms = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = dfw_ExecutorCheckPerms;
+	RegisterXactCallback(dfw_xact_callback, NULL);
+}

@@ -1,0 +1,275 @@
+/*-------------------------------------------------------------------------
+ *
+ * rowcount.c
+ *		Count the rows an agent's statement deletes or updates, and stop it
+ *		as soon as the count passes deletion_firewall.max_rows.
+ *
+ * After ExecutorStart of an agent's query, every ModifyTable node that
+ * deletes, updates or merges into a non-exempt table gets a counter placed
+ * in front of it: its subplan's ExecProcNodeReal is replaced by a wrapper
+ * that counts each row handed to the ModifyTable (for MERGE, the node's own
+ * deleted/updated counters are read instead).  The counts add up over the
+ * whole top-level statement: foreign-key cascades and SET NULL actions,
+ * triggers, rules, functions, DO blocks and data-modifying CTEs all run
+ * their own ModifyTable nodes under the same statement.  When a count
+ * passes the limit, decision.c is asked with every table the statement
+ * has written so far; it refuses before row max_rows + 1 is deleted, so a
+ * refusal costs what touching max_rows + 1 rows costs.
+ *
+ * A wrapper finds its counter in a short list; each entry is removed by a
+ * reset callback on the query's memory context, so it never outlives its
+ * plan, on success or on error.
+ *
+ * Row counts reset when a new client statement starts (a new statement
+ * timestamp); several statements sent in one simple-protocol message count
+ * together, which can only refuse more, never less.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deletion_firewall.h"
+
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+typedef struct Counter
+{
+	PlanState  *child;			/* subplan whose ExecProcNodeReal we wrapped */
+	ExecProcNodeMtd orig;
+	ModifyTableState *mt;
+	bool		is_merge;
+	int			action;			/* DELETE or UPDATE; unused for MERGE */
+	double		merge_deleted;	/* MERGE counters already accounted */
+	double		merge_updated;
+	List	   *relids;			/* non-exempt result relations */
+	bool		noted[2];		/* relids added to the statement's set */
+	MemoryContextCallback cb;
+} Counter;
+
+/* active counters (entries live in the query's memory context) */
+static List *counters = NIL;
+
+/* per statement */
+static TimestampTz rows_stmt_ts = 0;
+static int64 stmt_rows[2];
+static List *stmt_relids[2];
+static uint64 stmt_relids_version[2];
+static uint64 decided_version[2];
+static MemoryContext stmt_cxt = NULL;
+
+#define IDX(action)	((action) == DFW_ACT_DELETE ? 0 : 1)
+
+void
+dfw_rowcount_reset(void)
+{
+	TimestampTz ts = GetCurrentStatementStartTimestamp();
+
+	/* confirmations were reset: every later row decision asks again */
+	decided_version[0] = decided_version[1] = 0;
+	if (ts == rows_stmt_ts)
+		return;
+	rows_stmt_ts = ts;
+	stmt_rows[0] = stmt_rows[1] = 0;
+	stmt_relids[0] = stmt_relids[1] = NIL;
+	stmt_relids_version[0] = stmt_relids_version[1] = 1;
+	if (stmt_cxt)
+		MemoryContextReset(stmt_cxt);
+}
+
+static List *
+targets_of(List *relids)
+{
+	List	   *targets = NIL;
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		ObjectAddress addr;
+
+		addr.classId = RelationRelationId;
+		addr.objectId = lfirst_oid(lc);
+		addr.objectSubId = 0;
+		targets = lappend(targets, dfw_make_target(&addr));
+	}
+	return targets;
+}
+
+static void
+account(Counter *c, int action, int64 n)
+{
+	int			i = IDX(action);
+
+	if (n <= 0)
+		return;
+	stmt_rows[i] += n;
+
+	if (!c->noted[i])
+	{
+		MemoryContext old = MemoryContextSwitchTo(stmt_cxt);
+		ListCell   *lc;
+
+		foreach(lc, c->relids)
+			if (!list_member_oid(stmt_relids[i], lfirst_oid(lc)))
+			{
+				stmt_relids[i] = lappend_oid(stmt_relids[i], lfirst_oid(lc));
+				stmt_relids_version[i]++;
+			}
+		MemoryContextSwitchTo(old);
+		c->noted[i] = true;
+	}
+
+	if (dfw_max_rows < 0 || stmt_rows[i] <= dfw_max_rows)
+		return;
+	if (decided_version[i] == stmt_relids_version[i] &&
+		dfw_rows_confirmed(action, stmt_rows[i]))
+		return;
+	dfw_decide(action, targets_of(stmt_relids[i]), stmt_rows[i]);
+	decided_version[i] = stmt_relids_version[i];
+}
+
+static Counter *
+find_counter(PlanState *child)
+{
+	ListCell   *lc;
+
+	foreach(lc, counters)
+	{
+		Counter    *c = lfirst(lc);
+
+		if (c->child == child)
+			return c;
+	}
+	elog(ERROR, "deletion_firewall lost track of a counted plan node");
+	return NULL;				/* keep compiler quiet */
+}
+
+static TupleTableSlot *
+counting_ExecProcNode(PlanState *child)
+{
+	Counter    *c = find_counter(child);
+	TupleTableSlot *slot;
+
+	if (c->is_merge)
+	{
+		/* rows merged so far were processed before this pull */
+		account(c, DFW_ACT_DELETE,
+				(int64) (c->mt->mt_merge_deleted - c->merge_deleted));
+		c->merge_deleted = c->mt->mt_merge_deleted;
+		if (dfw_guard_update)
+		{
+			account(c, DFW_ACT_UPDATE,
+					(int64) (c->mt->mt_merge_updated - c->merge_updated));
+			c->merge_updated = c->mt->mt_merge_updated;
+		}
+		return c->orig(child);
+	}
+
+	slot = c->orig(child);
+	if (!TupIsNull(slot))
+		account(c, c->action, 1);
+	return slot;
+}
+
+static void
+counter_forget(void *arg)
+{
+	counters = list_delete_ptr(counters, arg);
+}
+
+static void
+instrument_node(ModifyTableState *mt, EState *estate)
+{
+	PlanState  *child = outerPlanState(mt);
+	CmdType		op = mt->operation;
+	List	   *relids = NIL;
+	Counter    *c;
+	MemoryContext old;
+
+	/* reached twice (a subplan is also in es_subplanstates): count once */
+	if (child == NULL || child->ExecProcNodeReal == counting_ExecProcNode)
+		return;
+	if (op != CMD_DELETE && op != CMD_UPDATE && op != CMD_MERGE)
+		return;
+	if (op == CMD_UPDATE && !dfw_guard_update)
+		return;
+
+	for (int i = 0; i < mt->mt_nrels; i++)
+	{
+		Relation	rel = mt->resultRelInfo[i].ri_RelationDesc;
+		ObjectAddress addr;
+
+		addr.classId = RelationRelationId;
+		addr.objectId = RelationGetRelid(rel);
+		addr.objectSubId = 0;
+		if (!dfw_object_is_exempt(&addr))
+			relids = lappend_oid(relids, addr.objectId);
+	}
+	if (relids == NIL)
+		return;
+
+	old = MemoryContextSwitchTo(estate->es_query_cxt);
+	c = palloc0(sizeof(Counter));
+	c->child = child;
+	c->orig = child->ExecProcNodeReal;
+	c->mt = mt;
+	c->is_merge = (op == CMD_MERGE);
+	c->action = (op == CMD_DELETE) ? DFW_ACT_DELETE : DFW_ACT_UPDATE;
+	c->relids = list_copy(relids);
+	c->cb.func = counter_forget;
+	c->cb.arg = c;
+	MemoryContextRegisterResetCallback(estate->es_query_cxt, &c->cb);
+	MemoryContextSwitchTo(old);
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	counters = lappend(counters, c);
+	MemoryContextSwitchTo(old);
+
+	child->ExecProcNodeReal = counting_ExecProcNode;
+}
+
+static bool
+find_modify_nodes(PlanState *ps, void *context)
+{
+	if (ps == NULL)
+		return false;
+	if (IsA(ps, ModifyTableState))
+		instrument_node((ModifyTableState *) ps, (EState *) context);
+	return planstate_tree_walker(ps, find_modify_nodes, context);
+}
+
+/* After ExecutorStart: put counters in front of an agent's row writers. */
+void
+dfw_rowcount_start(QueryDesc *queryDesc, int eflags)
+{
+	EState	   *estate = queryDesc->estate;
+	ListCell   *lc;
+
+	if (!dfw_enabled || dfw_max_rows < 0 ||
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		return;
+	if (queryDesc->operation == CMD_SELECT &&
+		!queryDesc->plannedstmt->hasModifyingCTE)
+		return;
+	if (queryDesc->operation == CMD_INSERT &&
+		!queryDesc->plannedstmt->hasModifyingCTE)
+		return;
+	if (!dfw_is_agent())
+		return;
+
+	if (stmt_cxt == NULL)
+		stmt_cxt = AllocSetContextCreate(TopMemoryContext,
+										 "deletion_firewall statement",
+										 ALLOCSET_SMALL_SIZES);
+
+	find_modify_nodes(queryDesc->planstate, estate);
+	foreach(lc, estate->es_subplanstates)
+		find_modify_nodes((PlanState *) lfirst(lc), estate);
+}
+
+void
+dfw_rowcount_init(void)
+{
+}

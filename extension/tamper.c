@@ -1,0 +1,299 @@
+/*-------------------------------------------------------------------------
+ *
+ * tamper.c
+ *		What an agent may never do, whatever its privileges, superuser
+ *		included, and whatever token it holds.
+ *
+ *	- change deletion_firewall.* settings other than the token (SET, SET
+ *	  LOCAL, RESET, ALTER DATABASE ... SET; set_config() and friends are
+ *	  caught by the settings' check hooks in settings.c), ALTER SYSTEM at
+ *	  all, LOAD;
+ *	- CREATE/ALTER/DROP EXTENSION deletion_firewall, and creating, altering
+ *	  or dropping anything that belongs to it or lives in its schema;
+ *	- role management: CREATE/ALTER/DROP ROLE, renaming roles, granting or
+ *	  revoking role membership;
+ *	- INSERT/UPDATE/DELETE (and COPY FROM) on system catalogs, checked at
+ *	  execution through ExecutorCheckPerms_hook, so a cached plan in a
+ *	  function cannot skip it;
+ *	- COPY ... PROGRAM, COPY to or from server files, functions or DO blocks
+ *	  in untrusted languages, CREATE LANGUAGE.
+ *
+ * Calling confirm/approve/revoke is refused inside those functions
+ * (identity.c, dfw_require_approver), so a renamed copy of them is refused
+ * too.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "deletion_firewall.h"
+
+#include "utils/lsyscache.h"
+
+#include "access/htup_details.h"
+#include "catalog/catalog.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_language.h"
+#include "commands/defrem.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_node.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
+
+void
+dfw_tamper_refuse(const char *what, const char *detail)
+{
+	char		reqid[DFW_ID_LEN];
+
+	dfw_new_request_id(reqid);
+	dfw_audit("refused", "tamper", what, -1, reqid, NULL, NULL, "tamper");
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("deletion_firewall refused %s for agent \"%s\"",
+					what, dfw_agent_name()),
+			 errdetail("%s No confirmation can allow this. Request id: %s.",
+					   detail, reqid),
+			 errhint("Ask a human to do it from a session that is not an agent's.")));
+}
+
+static bool
+is_guarded_setting(const char *name)
+{
+	return name != NULL &&
+		pg_strncasecmp(name, "deletion_firewall.", 18) == 0 &&
+		pg_strcasecmp(name, "deletion_firewall.token") != 0;
+}
+
+static void
+refuse_setting(const char *name)
+{
+	dfw_tamper_refuse(psprintf("changing setting \"%s\"", name),
+					  "Agents may change no deletion_firewall setting but deletion_firewall.token.");
+}
+
+/* Is the named procedural language untrusted (C, internal, plpython3u...)? */
+static bool
+language_untrusted(const char *lang)
+{
+	HeapTuple	tup;
+	bool		untrusted;
+
+	if (lang == NULL)
+		return false;
+	tup = SearchSysCache1(LANGNAME, PointerGetDatum(lang));
+	if (!HeapTupleIsValid(tup))
+		return false;			/* the command itself will fail */
+	untrusted = !((Form_pg_language) GETSTRUCT(tup))->lanpltrusted;
+	ReleaseSysCache(tup);
+	return untrusted;
+}
+
+static char *
+option_language(List *options, const char *dflt)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, "language") == 0)
+			return defGetString(d);
+	}
+	return (char *) dflt;
+}
+
+static bool
+list_has_name(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		Node	   *n = lfirst(lc);
+
+		if (IsA(n, String) && strcmp(strVal(n), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+void
+dfw_tamper_check_utility(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_VariableSetStmt:
+			{
+				VariableSetStmt *s = (VariableSetStmt *) parsetree;
+
+				if (is_guarded_setting(s->name))
+					refuse_setting(s->name);
+				break;
+			}
+		case T_AlterDatabaseSetStmt:
+			{
+				VariableSetStmt *s = ((AlterDatabaseSetStmt *) parsetree)->setstmt;
+
+				if (is_guarded_setting(s->name))
+					refuse_setting(s->name);
+				if (s->kind == VAR_RESET_ALL)
+					dfw_tamper_refuse("ALTER DATABASE ... RESET ALL",
+									  "It would remove the database's deletion_firewall settings.");
+				break;
+			}
+		case T_AlterSystemStmt:
+			dfw_tamper_refuse("ALTER SYSTEM",
+							  "Agents may not change the server configuration.");
+			break;
+		case T_LoadStmt:
+			dfw_tamper_refuse("LOAD", "Agents may not load libraries.");
+			break;
+		case T_CreateExtensionStmt:
+			if (strcmp(((CreateExtensionStmt *) parsetree)->extname, "deletion_firewall") == 0)
+				dfw_tamper_refuse("CREATE EXTENSION deletion_firewall",
+								  "Agents may not create, alter or drop the firewall's extension.");
+			break;
+		case T_AlterExtensionStmt:
+			if (strcmp(((AlterExtensionStmt *) parsetree)->extname, "deletion_firewall") == 0)
+				dfw_tamper_refuse("ALTER EXTENSION deletion_firewall",
+								  "Agents may not create, alter or drop the firewall's extension.");
+			break;
+		case T_AlterExtensionContentsStmt:
+			if (strcmp(((AlterExtensionContentsStmt *) parsetree)->extname, "deletion_firewall") == 0)
+				dfw_tamper_refuse("ALTER EXTENSION deletion_firewall",
+								  "Agents may not create, alter or drop the firewall's extension.");
+			break;
+		case T_DropStmt:
+			{
+				DropStmt   *s = (DropStmt *) parsetree;
+
+				if (s->removeType == OBJECT_EXTENSION &&
+					list_has_name(s->objects, "deletion_firewall"))
+					dfw_tamper_refuse("DROP EXTENSION deletion_firewall",
+									  "Agents may not create, alter or drop the firewall's extension.");
+				break;
+			}
+		case T_CreateRoleStmt:
+			dfw_tamper_refuse("CREATE ROLE",
+							  "Agents may not manage roles: a new role would be an identity without the agent tag.");
+			break;
+		case T_AlterRoleStmt:
+		case T_AlterRoleSetStmt:
+			dfw_tamper_refuse("ALTER ROLE", "Agents may not manage roles.");
+			break;
+		case T_DropRoleStmt:
+			dfw_tamper_refuse("DROP ROLE", "Agents may not manage roles.");
+			break;
+		case T_GrantRoleStmt:
+			dfw_tamper_refuse(((GrantRoleStmt *) parsetree)->is_grant ?
+							  "GRANT of role membership" : "REVOKE of role membership",
+							  "Agents may not grant or revoke role membership.");
+			break;
+		case T_RenameStmt:
+			if (((RenameStmt *) parsetree)->renameType == OBJECT_ROLE)
+				dfw_tamper_refuse("ALTER ROLE ... RENAME", "Agents may not manage roles.");
+			break;
+		case T_CopyStmt:
+			{
+				CopyStmt   *s = (CopyStmt *) parsetree;
+
+				if (s->is_program)
+					dfw_tamper_refuse("COPY ... PROGRAM",
+									  "Agents may not run programs on the database server.");
+				if (s->filename != NULL)
+					dfw_tamper_refuse(s->is_from ? "COPY FROM a server file" : "COPY TO a server file",
+									  "Agents may not read or write files on the database server; use COPY ... FROM STDIN or TO STDOUT.");
+				break;
+			}
+		case T_CreateFunctionStmt:
+			{
+				CreateFunctionStmt *s = (CreateFunctionStmt *) parsetree;
+				char	   *lang = option_language(s->options,
+												   s->sql_body ? "sql" : NULL);
+
+				if (language_untrusted(lang))
+					dfw_tamper_refuse(psprintf("creating a function in untrusted language \"%s\"", lang),
+									  "Agents may create functions in trusted languages only.");
+				break;
+			}
+		case T_DoStmt:
+			{
+				char	   *lang = option_language(((DoStmt *) parsetree)->args, "plpgsql");
+
+				if (language_untrusted(lang))
+					dfw_tamper_refuse(psprintf("a DO block in untrusted language \"%s\"", lang),
+									  "Agents may run code in trusted languages only.");
+				break;
+			}
+		case T_CreatePLangStmt:
+			dfw_tamper_refuse("CREATE LANGUAGE", "Agents may not add procedural languages.");
+			break;
+		default:
+			break;
+	}
+}
+
+/* Creating, altering or dropping the extension's objects. */
+void
+dfw_tamper_check_object(int access, const ObjectAddress *addr)
+{
+	if (!dfw_is_extension_object(addr))
+		return;
+	dfw_tamper_refuse(psprintf("%s %s",
+							   access == OAT_DROP ? "dropping" :
+							   access == OAT_POST_CREATE ? "creating or replacing" : "altering",
+							   getObjectDescription(addr, true) ?
+							   getObjectDescription(addr, true) : "an object of deletion_firewall"),
+					  "It belongs to the deletion_firewall extension.");
+}
+
+/* A new object: refused only if it is made in the extension's schema. */
+void
+dfw_tamper_check_new_object(const ObjectAddress *addr)
+{
+	Oid			nsp = dfw_new_object_namespace(addr);
+	char	   *name = OidIsValid(nsp) ? get_namespace_name(nsp) : NULL;
+
+	if (name != NULL && strcmp(name, "deletion_firewall") == 0)
+		dfw_tamper_refuse("creating an object in schema deletion_firewall",
+						  "The schema belongs to the deletion_firewall extension.");
+}
+
+static void
+check_catalog_write(Oid relid, AclMode perms)
+{
+	if ((perms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE)) == 0)
+		return;
+	if (!IsCatalogRelationOid(relid))
+		return;
+	dfw_tamper_refuse(psprintf("writing to system catalog \"%s\"", get_rel_name(relid)),
+					  "Agents may not insert, update or delete rows of system catalogs.");
+}
+
+/* Executor permission check: no writes to system catalogs. */
+void
+dfw_tamper_check_perms(List *rangeTable, List *permInfos)
+{
+	ListCell   *lc;
+
+#if PG_VERSION_NUM >= 160000
+	foreach(lc, permInfos)
+	{
+		RTEPermissionInfo *p = lfirst(lc);
+
+		check_catalog_write(p->relid, p->requiredPerms);
+	}
+#else
+	foreach(lc, rangeTable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION)
+			check_catalog_write(rte->relid, rte->requiredPerms);
+	}
+#endif
+}
+
+void
+dfw_tamper_init(void)
+{
+}
