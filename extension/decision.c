@@ -242,6 +242,7 @@ hint_pattern(List *targets)
 	const char *first = ((DfwTarget *) linitial(shown))->identity;
 	size_t		common = strlen(first);
 	ListCell   *lc;
+	const char *dot;
 
 	foreach(lc, shown)
 	{
@@ -253,6 +254,15 @@ hint_pattern(List *targets)
 		while (i < common && id[i] == first[i])
 			i++;
 		common = i;
+	}
+	/* the first object's schema, if that covers them all */
+	dot = strchr(first, '.');
+	if (dot != NULL)
+	{
+		char	   *schema_pattern = psprintf("%.*s.*", (int) (dot - first), first);
+
+		if (pattern_covers_all(schema_pattern, targets))
+			return schema_pattern;
 	}
 	return psprintf("%.*s*", (int) common, first);
 }

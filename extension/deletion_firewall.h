@@ -69,7 +69,7 @@ extern bool dfw_is_agent(void);
 extern bool dfw_is_approver(void);
 extern const char *dfw_agent_name(void);
 extern bool dfw_user_matches_agent(Oid agent);
-extern void dfw_require_approver(const char *what);
+extern void dfw_require_approver(const char *fname);
 
 /* ---- objects.c ---- */
 typedef struct DfwTarget
@@ -88,6 +88,7 @@ extern Oid	dfw_new_object_namespace(const ObjectAddress *addr);
 extern bool dfw_pattern_matches(const char *pattern, const char *identity);
 extern bool dfw_target_covered(const DfwTarget *t, const char *pattern);
 extern bool dfw_is_extension_object(const ObjectAddress *addr);
+extern bool dfw_class_has_properties(Oid classId);
 
 /* ---- tokens.c ---- */
 typedef struct DfwTokenView

@@ -173,24 +173,26 @@ dfw_user_matches_agent(Oid agent)
 }
 
 /*
- * Raise an error unless this session may issue or manage confirmations.
+ * Raise an error unless this session may issue or manage confirmations
+ * (fname names the SQL function, for the message).
  * Agents get the firewall's tamper refusal; other humans a plain
  * permission error.
  */
 void
-dfw_require_approver(const char *what)
+dfw_require_approver(const char *fname)
 {
 	Oid			users[3];
 	Oid			agent = cached_role_oid(&agent_role_cache, dfw_agent_role);
 
 	session_users(users);
 	if (OidIsValid(agent) && any_user_member_of(users, agent))
-		dfw_tamper_refuse(what, "Agents may not confirm, approve or revoke; only a human approver may.");
+		dfw_tamper_refuse(psprintf("calling %s", fname),
+						  "Agents may not confirm, approve, revoke or list confirmations; only a human approver may.");
 
 	if (!dfw_is_approver())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to %s", what),
+				 errmsg("permission denied for function %s", fname),
 				 errdetail("Only superusers and members of role \"%s\" may do this.",
 						   dfw_approver_role),
 				 errhint("A superuser can run: GRANT %s TO %s;",

@@ -47,6 +47,54 @@
 #define MAX_COVERS			64
 #define MAX_CREATED			100000
 
+/*
+ * Does objectaddress.c know this catalog's columns (OID, namespace)?  Some
+ * classes that can be dropped are not in its property table (pg_attrdef,
+ * pg_largeobject): asking about them raises an error, so ask once per
+ * class, catching that error, and remember the answer.
+ */
+bool
+dfw_class_has_properties(Oid classId)
+{
+	static Oid	known[32];
+	static bool answer[32];
+	static int	nknown = 0;
+	volatile bool ok = true;
+	MemoryContext mcxt = CurrentMemoryContext;
+
+	for (int i = 0; i < nknown; i++)
+		if (known[i] == classId)
+			return answer[i];
+
+	PG_TRY();
+	{
+		(void) get_object_attnum_oid(classId);
+	}
+	PG_CATCH();
+	{
+		/* a pure table lookup failed: nothing to clean up but the error */
+		MemoryContextSwitchTo(mcxt);
+		FlushErrorState();
+		ok = false;
+	}
+	PG_END_TRY();
+
+	if (nknown < lengthof(known))
+	{
+		known[nknown] = classId;
+		answer[nknown++] = ok;
+	}
+	return ok;
+}
+
+static Oid
+object_namespace(const ObjectAddress *addr)
+{
+	if (!dfw_class_has_properties(addr->classId))
+		return InvalidOid;
+	return get_object_namespace(addr);
+}
+
 /* ---------------- identities and belonging ---------------- */
 
 static char *
@@ -235,7 +283,7 @@ dfw_is_extension_object(const ObjectAddress *addr)
 	}
 	if (OidIsValid(ext) && getExtensionOfObject(addr->classId, addr->objectId) == ext)
 		return true;
-	nsp = get_object_namespace(addr);
+	nsp = object_namespace(addr);
 	if (OidIsValid(nsp))
 	{
 		char	   *name = get_namespace_name(nsp);
@@ -271,7 +319,7 @@ is_temp_object(const ObjectAddress *addr)
 	if (addr->classId == RelationRelationId)
 		return get_rel_persistence(addr->objectId) == RELPERSISTENCE_TEMP;
 
-	nsp = get_object_namespace(addr);
+	nsp = object_namespace(addr);
 	if (OidIsValid(nsp))
 		return isAnyTempNamespace(nsp);
 
@@ -323,7 +371,7 @@ dfw_object_existed_before(const ObjectAddress *addr)
 	bool		found;
 
 	if (addr->objectSubId != 0 || !ActiveSnapshotSet() ||
-		!is_objectclass_supported(addr->classId))
+		!dfw_class_has_properties(addr->classId))
 		return true;
 
 	rel = table_open(addr->classId, AccessShareLock);
@@ -352,7 +400,7 @@ dfw_new_object_namespace(const ObjectAddress *addr)
 	Oid			nsp = InvalidOid;
 	AttrNumber	attnum;
 
-	if (!is_objectclass_supported(addr->classId))
+	if (!dfw_class_has_properties(addr->classId))
 		return InvalidOid;
 	attnum = get_object_attnum_namespace(addr->classId);
 	if (attnum == InvalidAttrNumber)

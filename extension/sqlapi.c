@@ -76,7 +76,7 @@ dfw_confirm(PG_FUNCTION_ARGS)
 	char		token_id[DFW_ID_LEN];
 	int64		secs;
 
-	dfw_require_approver("issue a deletion_firewall token");
+	dfw_require_approver("deletion_firewall.confirm");
 
 	memset(&spec, 0, sizeof(spec));
 	if (PG_ARGISNULL(0))
@@ -134,7 +134,7 @@ dfw_revoke(PG_FUNCTION_ARGS)
 	char	   *id;
 	bool		done;
 
-	dfw_require_approver("revoke a deletion_firewall token");
+	dfw_require_approver("deletion_firewall.revoke");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
 	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -158,7 +158,7 @@ dfw_approve(PG_FUNCTION_ARGS)
 	char		token_id[DFW_ID_LEN];
 	int64		secs;
 
-	dfw_require_approver("approve a deletion_firewall request");
+	dfw_require_approver("deletion_firewall.approve");
 	if (PG_ARGISNULL(0))
 		bad_argument("request_id must not be null", NULL);
 	reqid = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -211,7 +211,7 @@ dfw_tokens(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
 
-	dfw_require_approver("list deletion_firewall tokens");
+	dfw_require_approver("deletion_firewall.tokens");
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, dfw_token_list())
 	{
@@ -242,7 +242,7 @@ dfw_blocked(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
 
-	dfw_require_approver("list blocked deletion_firewall requests");
+	dfw_require_approver("deletion_firewall.blocked");
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, dfw_blocked_list())
 	{
@@ -272,7 +272,7 @@ dfw_events(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
 
-	dfw_require_approver("list deletion_firewall events");
+	dfw_require_approver("deletion_firewall.events");
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, dfw_events_list())
 	{
