@@ -181,6 +181,40 @@ display_order(List *targets)
 	return result;
 }
 
+/*
+ * The targets worth naming in a message: those that do not belong to
+ * another target of the same request (DROP TABLE t also removes t's row
+ * type, TOAST table and indexes; the message names t).
+ */
+static List *
+principal_targets(List *targets)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		DfwTarget  *t = lfirst(lc);
+		bool		owned = false;
+		ListCell   *lc2;
+
+		foreach(lc2, targets)
+		{
+			DfwTarget  *o = lfirst(lc2);
+
+			if (o != t && strcmp(o->identity, t->identity) != 0 &&
+				dfw_target_covered(t, o->identity))
+			{
+				owned = true;
+				break;
+			}
+		}
+		if (!owned)
+			result = lappend(result, t);
+	}
+	return result ? result : targets;
+}
+
 /* "a", "b" and 3 more */
 static char *
 names_text(List *targets, int max)
@@ -188,7 +222,7 @@ names_text(List *targets, int max)
 	StringInfoData buf;
 	ListCell   *lc;
 	int			n = 0;
-	List	   *shown = display_order(targets);
+	List	   *shown = display_order(principal_targets(targets));
 
 	initStringInfo(&buf);
 	foreach(lc, shown)

@@ -1,0 +1,60 @@
+#!/bin/sh
+# Shared helpers for the tests/*.sh scripts.  Source it; do not run it.
+#
+# The server refuses to run as root, and CI clones the repository as root
+# into a folder the postgres user may not be able to read.  So every
+# server-side step copies what it needs into a fresh temporary directory
+# owned by the user that runs the server, and runs there.
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+PG_BINDIR=$("$PG_CONFIG" --bindir)
+# .../lib/pgxs/src/makefiles/pgxs.mk -> .../lib/pgxs
+PGXS_DIR=$(dirname "$(dirname "$(dirname "$("$PG_CONFIG" --pgxs)")")")
+PG_REGRESS=$PGXS_DIR/src/test/regress/pg_regress
+PG_ISOLATION_REGRESS=$PGXS_DIR/src/test/isolation/pg_isolation_regress
+PG_TAP_LIB=$PGXS_DIR/src/test/perl
+PATH=$PG_BINDIR:$PATH
+export PG_CONFIG PATH
+
+# The OS user that runs the server: postgres when we are root, else ourselves.
+if [ "$(id -u)" -eq 0 ]; then
+    PG_OS_USER=postgres
+else
+    PG_OS_USER=$(id -un)
+fi
+
+# as_pg CMD ARGS... : run a command as $PG_OS_USER, in the current directory
+# (which that user must be able to read).  PATH is passed on explicitly;
+# for other variables use: as_pg env X=1 cmd
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u "$PG_OS_USER" -- env PATH="$PATH" PG_CONFIG="$PG_CONFIG" "$@"
+    else
+        "$@"
+    fi
+}
+
+# make_workdir: print the name of a fresh temporary directory that
+# $PG_OS_USER owns.
+make_workdir() {
+    _d=$(mktemp -d /tmp/deletion_firewall.XXXXXX)
+    if [ "$(id -u)" -eq 0 ]; then
+        chown "$PG_OS_USER": "$_d"
+    fi
+    echo "$_d"
+}
+
+# copy_in DIR PATH... : copy repository paths (relative to the repository
+# root, which must be the current directory) into DIR, owned by $PG_OS_USER.
+copy_in() {
+    _dst=$1
+    shift
+    for _p in "$@"; do
+        [ -e "$_p" ] || continue
+        mkdir -p "$_dst/$(dirname "$_p")"
+        cp -R "$_p" "$_dst/$_p"
+    done
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R "$PG_OS_USER": "$_dst"
+    fi
+}
