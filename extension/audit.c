@@ -73,27 +73,25 @@ dfw_new_request_id(char *out)
 static void
 append_field(StringInfo buf, const char *key, const char *value)
 {
-	bool		quote = false;
+	bool		quote = (value != NULL && value[0] == '\0');
 
 	if (value == NULL)
 		return;
 	for (const char *p = value; *p; p++)
-		if (*p == ' ' || *p == '"' || *p == '=' || *p == '\n' || *p == '\t')
+		if (*p == ' ' || *p == '"' || *p == '=' || *p == '\t')
 			quote = true;
 	appendStringInfo(buf, " %s=", key);
-	if (!quote && value[0] != '\0')
-	{
-		appendStringInfoString(buf, value);
-		return;
-	}
-	appendStringInfoChar(buf, '"');
+	if (quote)
+		appendStringInfoChar(buf, '"');
 	for (const char *p = value; *p; p++)
 	{
 		if (*p == '"')
 			appendStringInfoChar(buf, '"');
+		/* a list of identities, one a line, is logged comma-separated */
 		appendStringInfoChar(buf, *p == '\n' ? ',' : *p);
 	}
-	appendStringInfoChar(buf, '"');
+	if (quote)
+		appendStringInfoChar(buf, '"');
 }
 
 static const char *

@@ -3,6 +3,13 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION deletion_firewall" to load this file. \quit
 
+-- Loading the library first: unless it was preloaded, its _PG_init raises
+-- "must be loaded via shared_preload_libraries" and CREATE EXTENSION stops.
+CREATE FUNCTION _preloaded() RETURNS boolean
+AS 'MODULE_PATHNAME', 'dfw_preloaded'
+LANGUAGE C STRICT;
+SELECT _preloaded();
+
 -- The tag roles are cluster-wide; the first CREATE EXTENSION makes them,
 -- later ones (in other databases) reuse them.  Their names follow the
 -- deletion_firewall.agent_role / approver_role settings.

@@ -21,6 +21,7 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+PG_FUNCTION_INFO_V1(dfw_preloaded);
 PG_FUNCTION_INFO_V1(dfw_confirm);
 PG_FUNCTION_INFO_V1(dfw_revoke);
 PG_FUNCTION_INFO_V1(dfw_approve);
@@ -62,6 +63,16 @@ static const char *
 actions_text(int actions)
 {
 	return actions == DFW_ACT_ALL ? "all" : dfw_action_name(actions);
+}
+
+/*
+ * _preloaded(): true.  Calling it loads the library, which refuses to load
+ * unless preloaded; the install script calls it first.
+ */
+Datum
+dfw_preloaded(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(true);
 }
 
 /*
