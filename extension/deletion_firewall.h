@@ -166,6 +166,8 @@ extern void dfw_rowcount_start(struct QueryDesc *queryDesc, int eflags);
 extern void dfw_tamper_check_utility(Node *parsetree);
 extern void dfw_tamper_check_object(int access, const ObjectAddress *addr);
 extern void dfw_tamper_check_new_object(const ObjectAddress *addr);
+extern void dfw_tamper_check_function(Oid fn_oid);
+extern bool dfw_tamper_function_guarded(Oid fn_oid);
 extern void dfw_tamper_refuse(const char *what, const char *detail);
 extern void dfw_tamper_init(void);
 extern void dfw_tamper_check_perms(List *rangeTable, List *permInfos);

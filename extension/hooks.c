@@ -228,6 +228,11 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			if (dfw_is_agent())
 				guard_removal(DFW_ACT_TRUNCATE, RelationRelationId, objectId, 0);
 			break;
+		case OAT_FUNCTION_EXECUTE:
+			/* a constant test first: this runs for every function call */
+			if (dfw_tamper_function_guarded(objectId) && dfw_is_agent())
+				dfw_tamper_check_function(objectId);
+			break;
 		case OAT_POST_CREATE:
 		case OAT_POST_ALTER:
 			if (dfw_is_agent())

@@ -16,7 +16,12 @@
  *	  execution through ExecutorCheckPerms_hook, so a cached plan in a
  *	  function cannot skip it;
  *	- COPY ... PROGRAM, COPY to or from server files, functions or DO blocks
- *	  in untrusted languages, CREATE LANGUAGE.
+ *	  in untrusted languages, CREATE LANGUAGE; and, in the same spirit, the
+ *	  built-in functions that read or write server files for a large object
+ *	  (lo_import, lo_export: a superuser could write postgresql.auto.conf
+ *	  with them) or drop a replication slot a backup may depend on, checked
+ *	  at OAT_FUNCTION_EXECUTE, which the executor raises for every call;
+ *	- DDL on system catalogs (with allow_system_table_mods).
  *
  * Calling confirm/approve/revoke is refused inside those functions
  * (identity.c, dfw_require_approver), so a renamed copy of them is refused
@@ -31,11 +36,13 @@
 #include "access/htup_details.h"
 #include "catalog/catalog.h"
 #include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_language.h"
 #include "commands/defrem.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_node.h"
 #include "utils/acl.h"
+#include "utils/fmgroids.h"
 #include "utils/syscache.h"
 
 void
@@ -232,10 +239,47 @@ dfw_tamper_check_utility(Node *parsetree)
 	}
 }
 
-/* Creating, altering or dropping the extension's objects. */
+/* Calls an agent may not make, whatever its privileges. */
+void
+dfw_tamper_check_function(Oid fn_oid)
+{
+	switch (fn_oid)
+	{
+		case F_LO_IMPORT_TEXT:
+		case F_LO_IMPORT_TEXT_OID:
+			dfw_tamper_refuse("lo_import of a server file",
+							  "Agents may not read files on the database server.");
+			break;
+		case F_LO_EXPORT:
+			dfw_tamper_refuse("lo_export to a server file",
+							  "Agents may not write files on the database server.");
+			break;
+		case F_PG_DROP_REPLICATION_SLOT:
+			dfw_tamper_refuse("dropping a replication slot",
+							  "A replica or a backup may depend on it.");
+			break;
+		default:
+			break;
+	}
+}
+
+/* Is this one of the functions dfw_tamper_check_function() refuses? */
+bool
+dfw_tamper_function_guarded(Oid fn_oid)
+{
+	return fn_oid == F_LO_IMPORT_TEXT || fn_oid == F_LO_IMPORT_TEXT_OID ||
+		fn_oid == F_LO_EXPORT || fn_oid == F_PG_DROP_REPLICATION_SLOT;
+}
+
+/* Creating, altering or dropping the extension's objects, or catalogs. */
 void
 dfw_tamper_check_object(int access, const ObjectAddress *addr)
 {
+	if (access != OAT_DROP && addr->classId == RelationRelationId &&
+		IsCatalogRelationOid(addr->objectId))
+		dfw_tamper_refuse(psprintf("altering system catalog \"%s\"",
+								   get_rel_name(addr->objectId)),
+						  "Agents may not change system catalogs.");
 	if (!dfw_is_extension_object(addr))
 		return;
 	dfw_tamper_refuse(psprintf("%s %s",
