@@ -161,6 +161,7 @@ extern void dfw_rowcount_init(void);
 extern void dfw_rowcount_reset(void);
 struct QueryDesc;
 extern void dfw_rowcount_start(struct QueryDesc *queryDesc, int eflags);
+extern void dfw_rowcount_alter_type(Node *parsetree);
 
 /* ---- tamper.c ---- */
 extern void dfw_tamper_check_utility(Node *parsetree);

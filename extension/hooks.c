@@ -173,7 +173,10 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	maybe_begin_statement();
 
 	if (dfw_is_agent())
+	{
 		dfw_tamper_check_utility(pstmt->utilityStmt);
+		dfw_rowcount_alter_type(pstmt->utilityStmt);
+	}
 
 	saved_len = list_length(pending);
 	dfw_nesting_level++;

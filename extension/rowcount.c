@@ -28,7 +28,13 @@
  */
 #include "deletion_firewall.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
+#include "nodes/parsenodes.h"
+#include "utils/snapmgr.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
@@ -267,6 +273,76 @@ dfw_rowcount_start(QueryDesc *queryDesc, int eflags)
 	find_modify_nodes(queryDesc->planstate, estate);
 	foreach(lc, estate->es_subplanstates)
 		find_modify_nodes((PlanState *) lfirst(lc), estate);
+}
+
+/*
+ * ALTER TABLE ... ALTER COLUMN ... TYPE rewrites every row, and with USING
+ * (or a narrowing type) can destroy what a mass UPDATE would.  For agents it
+ * counts as an update of every row of the table and its children: counted
+ * by a plain scan (no row security) that stops at max_rows + 1, and decided
+ * like any other update.
+ */
+void
+dfw_rowcount_alter_type(Node *parsetree)
+{
+	AlterTableStmt *stmt;
+	ListCell   *lc;
+	bool		retypes = false;
+	Oid			relid;
+	List	   *relids = NIL;
+	List	   *counted = NIL;
+	int64		rows = 0;
+
+	if (!IsA(parsetree, AlterTableStmt) || !dfw_guard_update ||
+		dfw_max_rows < 0)
+		return;
+	stmt = (AlterTableStmt *) parsetree;
+	foreach(lc, stmt->cmds)
+		if (((AlterTableCmd *) lfirst(lc))->subtype == AT_AlterColumnType)
+			retypes = true;
+	if (!retypes)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, true);
+	if (!OidIsValid(relid))
+		return;					/* ALTER TABLE reports it */
+	if (stmt->relation->inh)
+		relids = find_all_inheritors(relid, AccessShareLock, NULL);
+	else
+		relids = list_make1_oid(relid);
+
+	foreach(lc, relids)
+	{
+		ObjectAddress addr;
+		Relation	rel;
+		TableScanDesc scan;
+		TupleTableSlot *slot;
+
+		addr.classId = RelationRelationId;
+		addr.objectId = lfirst_oid(lc);
+		addr.objectSubId = 0;
+		if (dfw_object_is_exempt(&addr))
+			continue;
+		rel = table_open(addr.objectId, AccessShareLock);
+		if (rel->rd_rel->relkind != RELKIND_RELATION &&
+			rel->rd_rel->relkind != RELKIND_MATVIEW)
+		{
+			table_close(rel, AccessShareLock);
+			continue;
+		}
+		counted = lappend_oid(counted, addr.objectId);
+		slot = table_slot_create(rel, NULL);
+		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		while (rows <= dfw_max_rows &&
+			   table_scan_getnextslot(scan, ForwardScanDirection, slot))
+			rows++;
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rel, AccessShareLock);
+		if (rows > dfw_max_rows)
+			break;
+	}
+	if (rows > dfw_max_rows)
+		dfw_decide(DFW_ACT_UPDATE, targets_of(counted), rows);
 }
 
 void

@@ -186,3 +186,12 @@ DELETE FROM r.t;
 ALTER ROLE agent RESET deletion_firewall.guard_update;
 SELECT * FROM r.counts();
 SELECT count(*) FILTER (WHERE v = 0) AS updated FROM r.t;
+
+-- ALTER COLUMN ... TYPE rewrites every row: an update of the whole table
+\c - agent
+\set VERBOSITY terse
+ALTER TABLE r.t ALTER COLUMN v TYPE text USING NULL;
+ALTER TABLE r.log ALTER COLUMN id TYPE bigint;
+ALTER TABLE r.own ALTER COLUMN g TYPE text USING NULL;   -- empty: allowed
+\c - postgres
+SELECT count(v) AS t_v_kept, pg_typeof(min(v)) FROM r.t;
