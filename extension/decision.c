@@ -460,6 +460,7 @@ dfw_decide(int action, List *targets, int64 rows)
 		note_confirmed(action, targets, rows, &v);
 		return;
 	}
+	/* without a token, say why the session's approval did not do */
 	if (r == DFW_TOKEN_NONE && ra != DFW_TOKEN_NONE)
 		r = ra;
 	refuse(action, targets, rows, r, &v);

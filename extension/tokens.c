@@ -193,9 +193,26 @@ dfw_approval_issue_slot(const DfwTokenView *spec, int backend_pid,
 						char *token_id_out)
 {
 	char		hex[16];
-	DfwTokenSlot *s;
+	DfwTokenSlot *s = NULL;
+	TimestampTz now = GetCurrentTimestamp();
 
 	dfw_lock_exclusive();
+
+	/* approving a request twice gives it one retry, not two */
+	for (int i = 0; i < dfw_shared->nslots; i++)
+	{
+		DfwTokenSlot *o = &dfw_shared->slots[i];
+
+		if (o->in_use && o->v.is_approval && o->v.uses_left > 0 &&
+			o->v.expires_at > now &&
+			strcmp(o->v.request_id, spec->request_id) == 0)
+		{
+			strlcpy(token_id_out, o->v.token_id, DFW_ID_LEN);
+			dfw_unlock();
+			return token_id_out;
+		}
+	}
+
 	s = free_slot();
 	memset(s, 0, sizeof(*s));
 	s->v = *spec;

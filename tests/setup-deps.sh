@@ -3,7 +3,7 @@
 # root and something is missing.  Otherwise a no-op.
 set -eu
 
-PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libipc-run-perl"
+PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libipc-run-perl libio-pty-perl"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "setup-deps: no dpkg-query (not Debian?); not installing anything"

@@ -135,8 +135,8 @@ like($events, qr/approved.*confirmed/, 'events record the approval and its use')
 # --- approving the same request twice does not allow two retries ----------
 #
 # Whatever the second approve() does (an error, or the same approval
-# again), the refused statement may run once.  Known bug: the extension
-# attaches a second approval, so the agent may run it twice (TODO below).
+# again), the refused statement may run once: approve() of a request that
+# already has a live approval returns that approval.
 
 ($out, $err) = run_in($agent, 'DELETE FROM orders WHERE id > 200;');
 my $req2 = refused($err, 'second mass delete');
@@ -151,13 +151,9 @@ is(count_orders(), '200', 'it deleted 300 rows');
 $node->safe_psql('postgres',
     "INSERT INTO orders SELECT g, 'n' || g FROM generate_series(201, 500) g");
 ($out, $err) = run_in($agent, 'DELETE FROM orders WHERE id > 200;');
-{
-    local $TODO =
-      'approve() of an already approved request attaches a second approval';
-    like($err, qr/ERROR:\s+42501:/,
-        'a request approved twice still allows one retry only');
-    is(count_orders(), '500', '... and the second retry deleted nothing');
-}
+like($err, qr/ERROR:\s+42501:/,
+    'a request approved twice still allows one retry only');
+is(count_orders(), '500', '... and the second retry deleted nothing');
 # Back to a known state, whatever happened, and no approval left over.
 $node->safe_psql('postgres',
     "INSERT INTO orders SELECT g, 'n' || g FROM generate_series(1, 500) g ON CONFLICT DO NOTHING");
