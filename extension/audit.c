@@ -168,6 +168,8 @@ dfw_blocked_remember(const char *request_id, const char *action,
 {
 	DfwBlocked *b;
 	const char *agent = dfw_agent_name();
+	Oid			agent_oid = agent ? get_role_oid(agent, true) : InvalidOid;
+	const char *dbname = current_dbname();
 
 	if (audit == NULL)
 		return;
@@ -176,9 +178,9 @@ dfw_blocked_remember(const char *request_id, const char *action,
 	memset(b, 0, sizeof(*b));
 	strlcpy(b->request_id, request_id, sizeof(b->request_id));
 	b->at = GetCurrentTimestamp();
-	strlcpy(b->dbname, current_dbname(), sizeof(b->dbname));
+	strlcpy(b->dbname, dbname, sizeof(b->dbname));
 	strlcpy(b->agent, agent ? agent : "", sizeof(b->agent));
-	b->agent_oid = get_role_oid(b->agent, true);
+	b->agent_oid = agent_oid;
 	b->backend_pid = MyProcPid;
 	b->backend_start = MyStartTimestamp;
 	strlcpy(b->action, action, sizeof(b->action));

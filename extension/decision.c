@@ -39,7 +39,6 @@ typedef struct Confirmation
 } Confirmation;
 
 static uint64 stmt_id = 1;
-static uint64 stmt_hash = 0;
 static Confirmation confirmed[4];	/* indexed by action bit position */
 
 static int
@@ -131,9 +130,6 @@ dfw_statement_begin(void)
 {
 	stmt_id++;
 	memset(confirmed, 0, sizeof(confirmed));
-	stmt_hash = debug_query_string ?
-		hash_bytes_extended((const unsigned char *) debug_query_string,
-							strlen(debug_query_string), 0) : 0;
 	dfw_rowcount_reset();
 }
 
@@ -141,6 +137,19 @@ uint64
 dfw_statement_id(void)
 {
 	return stmt_id;
+}
+
+/*
+ * The top-level statement's text, hashed: what an approval is bound to.
+ * Computed only when a decision needs it, so humans never pay for it.
+ */
+static uint64
+statement_hash(void)
+{
+	if (debug_query_string == NULL)
+		return 0;
+	return hash_bytes_extended((const unsigned char *) debug_query_string,
+							   strlen(debug_query_string), 0);
 }
 
 /* Already confirmed for this many rows of this action in this statement? */
@@ -385,7 +394,7 @@ refuse(int action, List *targets, int64 rows, DfwTokenResult r,
 	dfw_new_request_id(reqid);
 	dfw_blocked_remember(reqid, dfw_action_name(action),
 						 identities_lines(targets), rows,
-						 dfw_result_reason(r), stmt_hash);
+						 dfw_result_reason(r), statement_hash());
 	dfw_audit("refused", dfw_action_name(action), identities_lines(targets),
 			  is_rows ? rows : -1, reqid,
 			  (r == DFW_TOKEN_NONE || r == DFW_TOKEN_UNKNOWN) ? NULL : v->token_id,
@@ -446,7 +455,7 @@ dfw_decide(int action, List *targets, int64 rows)
 	}
 
 	/* 2. an approval attached to this session for this statement */
-	ra = dfw_approval_spend(stmt_hash, action, targets, &v);
+	ra = dfw_approval_spend(statement_hash(), action, targets, &v);
 	if (ra == DFW_TOKEN_OK)
 	{
 		note_confirmed(action, targets, rows, &v);

@@ -329,7 +329,8 @@ dfw_targets_allowed(const DfwTokenView *v, List *targets)
  * Check a slot's scope against this request.  Caller holds the lock.
  */
 static DfwTokenResult
-check_scope(DfwTokenSlot *s, int action, List *targets, int64 rows)
+check_scope(DfwTokenSlot *s, int action, List *targets, int64 rows,
+			const char *dbname)
 {
 	if (s->v.expires_at <= GetCurrentTimestamp())
 		return DFW_TOKEN_EXPIRED;
@@ -337,8 +338,7 @@ check_scope(DfwTokenSlot *s, int action, List *targets, int64 rows)
 		return DFW_TOKEN_SPENT;
 	if ((s->v.actions & action) == 0)
 		return DFW_TOKEN_WRONG_ACTION;
-	if (s->v.dbname[0] != '\0' &&
-		strcmp(s->v.dbname, get_database_name(MyDatabaseId)) != 0)
+	if (s->v.dbname[0] != '\0' && strcmp(s->v.dbname, dbname) != 0)
 		return DFW_TOKEN_WRONG_DB;
 	if (!dfw_user_matches_agent(s->v.agent))
 		return DFW_TOKEN_WRONG_AGENT;
@@ -359,15 +359,17 @@ dfw_token_spend(const char *token, int action, List *targets, int64 rows,
 {
 	uint8		hash[DFW_HASH_LEN];
 	DfwTokenResult r = DFW_TOKEN_UNKNOWN;
+	const char *dbname;
 
 	if (token == NULL || token[0] == '\0')
 		return DFW_TOKEN_NONE;
 	hash_token(token, hash);
+	dbname = get_database_name(MyDatabaseId);
 
 	/*
-	 * The scope check reads catalogs (role membership, database name) while
-	 * we hold the lock; that is fine for an LWLock held briefly, and it
-	 * makes check-and-spend one atomic step.
+	 * The scope check may read role memberships (the syscache) while we hold
+	 * the lock, for the one slot whose hash matched; that keeps
+	 * check-and-spend one atomic step.
 	 */
 	dfw_lock_exclusive();
 	for (int i = 0; i < dfw_shared->nslots; i++)
@@ -377,7 +379,7 @@ dfw_token_spend(const char *token, int action, List *targets, int64 rows,
 		if (!s->in_use || s->v.is_approval ||
 			memcmp(s->hash, hash, DFW_HASH_LEN) != 0)
 			continue;
-		r = check_scope(s, action, targets, rows);
+		r = check_scope(s, action, targets, rows, dbname);
 		if (r == DFW_TOKEN_OK)
 			s->v.uses_left--;
 		*used = s->v;			/* on refusal too: the DETAIL needs its scope */
@@ -395,6 +397,7 @@ dfw_approval_spend(uint64 stmt_hash, int action, List *targets,
 				   DfwTokenView *used)
 {
 	DfwTokenResult r = DFW_TOKEN_NONE;
+	const char *dbname = get_database_name(MyDatabaseId);
 
 	dfw_lock_exclusive();
 	for (int i = 0; i < dfw_shared->nslots; i++)
@@ -411,7 +414,7 @@ dfw_approval_spend(uint64 stmt_hash, int action, List *targets,
 			r = DFW_TOKEN_WRONG_STATEMENT;
 			continue;
 		}
-		sr = check_scope(s, action, targets, -1);
+		sr = check_scope(s, action, targets, -1, dbname);
 		*used = s->v;
 		r = sr;
 		if (sr == DFW_TOKEN_OK)
