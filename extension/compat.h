@@ -42,8 +42,10 @@
  */
 #if PG_VERSION_NUM >= 160000
 #define DFW_CHECKPERMS_ARGS	List *rangeTable, List *rtePermInfos, bool ereport_on_violation
+#define DFW_PERMINFOS(pstmt)	((pstmt)->permInfos)
 #else
 #define DFW_CHECKPERMS_ARGS	List *rangeTable, bool ereport_on_violation
+#define DFW_PERMINFOS(pstmt)	NIL
 #endif
 
 /*

@@ -271,6 +271,17 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	maybe_begin_statement();
 
+	/*
+	 * Writes to system catalogs, refused before the executor's own
+	 * permission checks so that the refusal is the firewall's whatever the
+	 * agent's privileges (ExecutorCheckPerms_hook below still covers paths
+	 * that check permissions without ExecutorStart, such as COPY FROM).
+	 */
+	if ((queryDesc->operation != CMD_SELECT ||
+		 queryDesc->plannedstmt->hasModifyingCTE) && dfw_is_agent())
+		dfw_tamper_check_perms(queryDesc->plannedstmt->rtable,
+							   DFW_PERMINFOS(queryDesc->plannedstmt));
+
 #if PG_VERSION_NUM >= 180000
 	if (prev_ExecutorStart)
 		ok = prev_ExecutorStart(queryDesc, eflags);

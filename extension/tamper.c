@@ -34,7 +34,10 @@
 #include "utils/lsyscache.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "catalog/catalog.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_language.h"
@@ -42,6 +45,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/parse_node.h"
 #include "utils/acl.h"
+#include "parser/parse_func.h"
 #include "utils/fmgroids.h"
 #include "utils/syscache.h"
 
@@ -123,6 +127,159 @@ list_has_name(List *names, const char *name)
 	return false;
 }
 
+/* ---------------- the extension's schema, by name ---------------- */
+
+#define FW_SCHEMA "deletion_firewall"
+
+static void
+refuse_extension_object(void)
+{
+	dfw_tamper_refuse("changing an object of the deletion_firewall extension",
+					  "The deletion_firewall schema and everything in it belong to the extension.");
+}
+
+static bool
+firewall_schema_in_path(void)
+{
+	Oid			nsp = get_namespace_oid(FW_SCHEMA, true);
+
+	return OidIsValid(nsp) && list_member_oid(fetch_search_path(false), nsp);
+}
+
+/*
+ * A statement names an object by a qualified name; does it name one in the
+ * extension's schema?  Qualified names are judged by their schema part;
+ * unqualified ones are resolved only when the schema is on the search_path
+ * (get_object_address, missing objects ignored).  This runs before
+ * PostgreSQL's own ownership and dependency checks, so the refusal is the
+ * firewall's whatever the agent's privileges.
+ */
+static void
+check_named_object(ObjectType type, Node *object)
+{
+	List	   *names = NIL;
+	ObjectAddress addr;
+	Relation	rel = NULL;
+
+	if (object == NULL)
+		return;
+	switch (type)
+	{
+		case OBJECT_SCHEMA:
+		case OBJECT_EXTENSION:
+			if (IsA(object, String) && strcmp(strVal(object), FW_SCHEMA) == 0)
+				refuse_extension_object();
+			return;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
+			if (IsA(object, ObjectWithArgs))
+				names = ((ObjectWithArgs *) object)->objname;
+			break;
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			if (IsA(object, TypeName))
+				names = ((TypeName *) object)->names;
+			break;
+		case OBJECT_TRIGGER:
+		case OBJECT_POLICY:
+		case OBJECT_RULE:
+		case OBJECT_TABCONSTRAINT:
+			/* table name first, the object's own name last */
+			if (IsA(object, List))
+				names = list_truncate(list_copy((List *) object),
+									  list_length((List *) object) - 1);
+			break;
+		default:
+			if (IsA(object, List))
+				names = (List *) object;
+			break;
+	}
+	if (names == NIL)
+		return;
+	if (list_length(names) >= 2)
+	{
+		Node	   *schema = list_nth(names, list_length(names) - 2);
+
+		if (IsA(schema, String) && strcmp(strVal(schema), FW_SCHEMA) == 0)
+			refuse_extension_object();
+		return;
+	}
+	if (!firewall_schema_in_path())
+		return;
+	addr = get_object_address(type, object, &rel, AccessShareLock, true);
+	if (rel != NULL)
+		relation_close(rel, NoLock);
+	if (OidIsValid(addr.objectId) && dfw_is_extension_object(&addr))
+		refuse_extension_object();
+}
+
+static void
+check_named_relation(RangeVar *rv)
+{
+	Oid			relid;
+	ObjectAddress addr;
+
+	if (rv == NULL)
+		return;
+	if (rv->schemaname != NULL)
+	{
+		if (strcmp(rv->schemaname, FW_SCHEMA) == 0)
+			refuse_extension_object();
+		return;
+	}
+	if (!firewall_schema_in_path())
+		return;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	addr.classId = RelationRelationId;
+	addr.objectId = relid;
+	addr.objectSubId = 0;
+	if (dfw_is_extension_object(&addr))
+		refuse_extension_object();
+}
+
+static void
+check_grant(GrantStmt *g)
+{
+	ListCell   *lc;
+
+	if (g->targtype == ACL_TARGET_ALL_IN_SCHEMA)
+	{
+		foreach(lc, g->objects)
+			if (strcmp(strVal(lfirst(lc)), FW_SCHEMA) == 0)
+				refuse_extension_object();
+		return;
+	}
+	if (g->targtype != ACL_TARGET_OBJECT)
+		return;
+	foreach(lc, g->objects)
+	{
+		Node	   *o = lfirst(lc);
+
+		if (IsA(o, RangeVar))
+			check_named_relation((RangeVar *) o);
+		else
+			check_named_object(g->objtype, o);
+	}
+}
+
+/* COPY FROM into a system catalog, refused before PostgreSQL's own check. */
+static void
+check_copy_into_catalog(CopyStmt *c)
+{
+	Oid			relid;
+
+	if (!c->is_from || c->relation == NULL)
+		return;
+	relid = RangeVarGetRelid(c->relation, NoLock, true);
+	if (OidIsValid(relid) && IsCatalogRelationOid(relid))
+		dfw_tamper_refuse(psprintf("writing to system catalog \"%s\"", get_rel_name(relid)),
+						  "Agents may not insert, update or delete rows of system catalogs.");
+}
+
 void
 dfw_tamper_check_utility(Node *parsetree)
 {
@@ -172,13 +329,63 @@ dfw_tamper_check_utility(Node *parsetree)
 		case T_DropStmt:
 			{
 				DropStmt   *s = (DropStmt *) parsetree;
+				ListCell   *lc;
 
 				if (s->removeType == OBJECT_EXTENSION &&
 					list_has_name(s->objects, "deletion_firewall"))
 					dfw_tamper_refuse("DROP EXTENSION deletion_firewall",
 									  "Agents may not create, alter or drop the firewall's extension.");
+				foreach(lc, s->objects)
+					check_named_object(s->removeType, lfirst(lc));
 				break;
 			}
+		case T_RenameStmt:
+			{
+				RenameStmt *s = (RenameStmt *) parsetree;
+
+				if (s->renameType == OBJECT_ROLE)
+					dfw_tamper_refuse("ALTER ROLE ... RENAME", "Agents may not manage roles.");
+				if (s->renameType == OBJECT_SCHEMA && s->subname &&
+					strcmp(s->subname, FW_SCHEMA) == 0)
+					refuse_extension_object();
+				check_named_relation(s->relation);
+				check_named_object(s->renameType, s->object);
+				break;
+			}
+		case T_AlterObjectSchemaStmt:
+			{
+				AlterObjectSchemaStmt *s = (AlterObjectSchemaStmt *) parsetree;
+
+				if (s->newschema && strcmp(s->newschema, FW_SCHEMA) == 0)
+					refuse_extension_object();
+				check_named_relation(s->relation);
+				check_named_object(s->objectType, s->object);
+				break;
+			}
+		case T_AlterOwnerStmt:
+			{
+				AlterOwnerStmt *s = (AlterOwnerStmt *) parsetree;
+
+				check_named_relation(s->relation);
+				check_named_object(s->objectType, s->object);
+				break;
+			}
+		case T_AlterFunctionStmt:
+			check_named_object(((AlterFunctionStmt *) parsetree)->objtype,
+							   (Node *) ((AlterFunctionStmt *) parsetree)->func);
+			break;
+		case T_AlterTableStmt:
+			check_named_relation(((AlterTableStmt *) parsetree)->relation);
+			break;
+		case T_ViewStmt:
+			check_named_relation(((ViewStmt *) parsetree)->view);
+			break;
+		case T_CreateStmt:
+			check_named_relation(((CreateStmt *) parsetree)->relation);
+			break;
+		case T_GrantStmt:
+			check_grant((GrantStmt *) parsetree);
+			break;
 		case T_CreateRoleStmt:
 			dfw_tamper_refuse("CREATE ROLE",
 							  "Agents may not manage roles: a new role would be an identity without the agent tag.");
@@ -195,10 +402,6 @@ dfw_tamper_check_utility(Node *parsetree)
 							  "GRANT of role membership" : "REVOKE of role membership",
 							  "Agents may not grant or revoke role membership.");
 			break;
-		case T_RenameStmt:
-			if (((RenameStmt *) parsetree)->renameType == OBJECT_ROLE)
-				dfw_tamper_refuse("ALTER ROLE ... RENAME", "Agents may not manage roles.");
-			break;
 		case T_CopyStmt:
 			{
 				CopyStmt   *s = (CopyStmt *) parsetree;
@@ -209,6 +412,7 @@ dfw_tamper_check_utility(Node *parsetree)
 				if (s->filename != NULL)
 					dfw_tamper_refuse(s->is_from ? "COPY FROM a server file" : "COPY TO a server file",
 									  "Agents may not read or write files on the database server; use COPY ... FROM STDIN or TO STDOUT.");
+				check_copy_into_catalog(s);
 				break;
 			}
 		case T_CreateFunctionStmt:
@@ -220,6 +424,22 @@ dfw_tamper_check_utility(Node *parsetree)
 				if (language_untrusted(lang))
 					dfw_tamper_refuse(psprintf("creating a function in untrusted language \"%s\"", lang),
 									  "Agents may create functions in trusted languages only.");
+				/* a function created in (or replaced into) the schema */
+				if (list_length(s->funcname) >= 2)
+				{
+					Node	   *schema = list_nth(s->funcname, list_length(s->funcname) - 2);
+
+					if (strcmp(strVal(schema), FW_SCHEMA) == 0)
+						refuse_extension_object();
+				}
+				else if (firewall_schema_in_path())
+				{
+					char	   *name;
+					Oid			nsp = QualifiedNameGetCreationNamespace(s->funcname, &name);
+
+					if (nsp == get_namespace_oid(FW_SCHEMA, true))
+						refuse_extension_object();
+				}
 				break;
 			}
 		case T_DoStmt:
