@@ -29,15 +29,6 @@
 #endif
 
 /*
- * ExecutorStart returns bool in 18 (false: the cached plan went stale).
- */
-#if PG_VERSION_NUM >= 180000
-#define DFW_EXECUTOR_START_RET	bool
-#else
-#define DFW_EXECUTOR_START_RET	void
-#endif
-
-/*
  * ExecutorCheckPerms_hook gained the list of RTEPermissionInfo in 16.
  */
 #if PG_VERSION_NUM >= 160000

@@ -98,11 +98,17 @@ dfw_flush_pending(void)
 			dfw_decide(actions[i], targets, -1);
 		}
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
+		/*
+		 * PG_CATCH, not PG_FINALLY: gcc 12 -Wextra warns on 17's and 18's
+		 * headers that PG_FINALLY's _do_rethrow might be clobbered.
+		 */
 		pending_clear();
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	pending_clear();
 }
 
 static bool
@@ -262,13 +268,13 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 
 /* ---------------- executor ---------------- */
 
-static DFW_EXECUTOR_START_RET
+/*
+ * void on 15 to 18: 18's bool-returning ExecutorStart (for plans that went
+ * stale while being locked) was reverted before 18.0.
+ */
+static void
 dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-#if PG_VERSION_NUM >= 180000
-	bool		ok;
-#endif
-
 	maybe_begin_statement();
 
 	/*
@@ -282,21 +288,11 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		dfw_tamper_check_perms(queryDesc->plannedstmt->rtable,
 							   DFW_PERMINFOS(queryDesc->plannedstmt));
 
-#if PG_VERSION_NUM >= 180000
-	if (prev_ExecutorStart)
-		ok = prev_ExecutorStart(queryDesc, eflags);
-	else
-		ok = standard_ExecutorStart(queryDesc, eflags);
-	if (ok)
-		dfw_rowcount_start(queryDesc, eflags);
-	return ok;
-#else
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 	dfw_rowcount_start(queryDesc, eflags);
-#endif
 }
 
 static void

