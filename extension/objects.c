@@ -356,6 +356,48 @@ dfw_object_is_exempt(const ObjectAddress *addr)
 }
 
 /*
+ * Find an object's catalog row by OID under the given snapshot.  Returns
+ * whether it is there; with attnum, also that column's OID value (or
+ * InvalidOid when NULL).  Only for classes objectaddress.c knows.
+ */
+static bool
+catalog_row(const ObjectAddress *addr, Snapshot snapshot, AttrNumber attnum,
+			Oid *value)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found;
+
+	rel = table_open(addr->classId, AccessShareLock);
+	ScanKeyInit(&key, get_object_attnum_oid(addr->classId),
+				BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(addr->objectId));
+	scan = systable_beginscan(rel, get_object_oid_index(addr->classId), true,
+							  snapshot, 1, &key);
+	tup = systable_getnext(scan);
+	found = HeapTupleIsValid(tup);
+	if (found && attnum != InvalidAttrNumber)
+	{
+		bool		isnull;
+
+		/*
+		 * fastgetattr, not heap_getattr: a catalog row has all its columns
+		 * (no missing values), and heap_getattr's inline body in 17.12's
+		 * headers calls heap_datum_check(), which older 17.x servers do not
+		 * export, so a module built on newer headers would not load there.
+		 */
+		Datum		d = fastgetattr(tup, attnum, RelationGetDescr(rel), &isnull);
+
+		*value = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
  * Did the object exist before the running command?  CREATE OR REPLACE (and
  * a few others) report an existing object as created; it must not become
  * exempt.  The active snapshot predates the command's own catalog writes,
@@ -365,25 +407,10 @@ dfw_object_is_exempt(const ObjectAddress *addr)
 bool
 dfw_object_existed_before(const ObjectAddress *addr)
 {
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	bool		found;
-
 	if (addr->objectSubId != 0 || !ActiveSnapshotSet() ||
 		!dfw_class_has_properties(addr->classId))
 		return true;
-
-	rel = table_open(addr->classId, AccessShareLock);
-	ScanKeyInit(&key, get_object_attnum_oid(addr->classId),
-				BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(addr->objectId));
-	scan = systable_beginscan(rel, get_object_oid_index(addr->classId), true,
-							  GetActiveSnapshot(), 1, &key);
-	found = HeapTupleIsValid(systable_getnext(scan));
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return found;
+	return catalog_row(addr, GetActiveSnapshot(), InvalidAttrNumber, NULL);
 }
 
 /*
@@ -393,44 +420,16 @@ dfw_object_existed_before(const ObjectAddress *addr)
 Oid
 dfw_new_object_namespace(const ObjectAddress *addr)
 {
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			nsp = InvalidOid;
 	AttrNumber	attnum;
+	Oid			nsp = InvalidOid;
 
 	if (!dfw_class_has_properties(addr->classId))
 		return InvalidOid;
 	attnum = get_object_attnum_namespace(addr->classId);
 	if (attnum == InvalidAttrNumber)
 		return InvalidOid;
-
-	rel = table_open(addr->classId, AccessShareLock);
-	ScanKeyInit(&key, get_object_attnum_oid(addr->classId),
-				BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(addr->objectId));
-	scan = systable_beginscan(rel, get_object_oid_index(addr->classId), true,
-							  SnapshotSelf, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
-		Datum		d;
-
-		/*
-		 * fastgetattr, not heap_getattr: a catalog row has all its columns
-		 * (no missing values), and heap_getattr's inline body in 17.12's
-		 * headers calls heap_datum_check(), which older 17.x servers do not
-		 * export, so a module built on newer headers would not load there.
-		 */
-		d = fastgetattr(tup, attnum, RelationGetDescr(rel), &isnull);
-
-		if (!isnull)
-			nsp = DatumGetObjectId(d);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	if (!catalog_row(addr, SnapshotSelf, attnum, &nsp))
+		return InvalidOid;
 	return nsp;
 }
 

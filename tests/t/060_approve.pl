@@ -12,21 +12,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use DfwTest;
 
-my $node = PostgreSQL::Test::Cluster->new('approve');
-$node->init;
-$node->append_conf('postgresql.conf',
-    "shared_preload_libraries = 'deletion_firewall'");
-$node->start;
+my $node = DfwTest::node('approve');
 
 $node->safe_psql(
     'postgres', q{
-CREATE EXTENSION deletion_firewall;
-CREATE ROLE agent LOGIN;
-GRANT deletion_firewall_agent TO agent;
-CREATE ROLE alice LOGIN;
-GRANT deletion_firewall_approver TO alice;
-CREATE ROLE bob LOGIN;
 CREATE TABLE orders (id int PRIMARY KEY, note text);
 INSERT INTO orders SELECT g, 'n' || g FROM generate_series(1, 500) g;
 CREATE TABLE keep (id int);
@@ -37,35 +28,11 @@ ALTER TABLE old_stuff OWNER TO agent;
 });
 
 # An agent's psql session that stays open; errors do not end it.
-sub agent_session
-{
-    my $s = $node->background_psql(
-        'postgres',
-        on_error_stop => 0,
-        extra_params => [ '-U', 'agent' ]);
-    $s->query_safe('\set VERBOSITY verbose');
-    return $s;
-}
 
 # Run one statement in a background session; returns (stdout, stderr) of
 # this statement alone.
-sub run_in
-{
-    my ($s, $sql) = @_;
-    $s->{stderr} = '';
-    my $out = $s->query($sql);
-    return ($out, $s->{stderr});
-}
 
 # Assert a refusal (SQLSTATE 42501) and return its request id.
-sub refused
-{
-    my ($err, $name) = @_;
-    like($err, qr/ERROR:\s+42501: deletion_firewall refused/, "$name: refused with 42501");
-    my ($req) = $err =~ /Request id: (req_[0-9a-f]+)/;
-    ok(defined $req, "$name: the refusal gives a request id");
-    return $req // 'req_missing';
-}
 
 sub as_alice
 {

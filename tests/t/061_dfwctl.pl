@@ -10,23 +10,14 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use DfwTest;
 
 my $dfwctl = $ENV{DFWCTL} // 'dfwctl';
 
-my $node = PostgreSQL::Test::Cluster->new('dfwctl');
-$node->init;
-$node->append_conf('postgresql.conf',
-    "shared_preload_libraries = 'deletion_firewall'");
-$node->start;
+my $node = DfwTest::node('dfwctl');
 
 $node->safe_psql(
     'postgres', q{
-CREATE EXTENSION deletion_firewall;
-CREATE ROLE agent LOGIN;
-GRANT deletion_firewall_agent TO agent;
-CREATE ROLE alice LOGIN;
-GRANT deletion_firewall_approver TO alice;
-CREATE ROLE bob LOGIN;
 CREATE TABLE orders (id int PRIMARY KEY);
 INSERT INTO orders SELECT generate_series(1, 500);
 CREATE TABLE t1 (id int);
@@ -52,39 +43,6 @@ sub dfwctl
 }
 
 my @alice = ('-d', $node->connstr('postgres'), '-U', 'alice');
-
-sub agent_session
-{
-    my $s = $node->background_psql(
-        'postgres',
-        on_error_stop => 0,
-        extra_params => [ '-U', 'agent' ]);
-    $s->query_safe('\set VERBOSITY verbose');
-    return $s;
-}
-
-sub run_in
-{
-    my ($s, $sql) = @_;
-    $s->{stderr} = '';
-    my $out = $s->query($sql);
-    return ($out, $s->{stderr});
-}
-
-sub refused
-{
-    my ($err, $name) = @_;
-    like($err, qr/ERROR:\s+42501: deletion_firewall refused/, "$name: refused with 42501");
-    my ($req) = $err =~ /Request id: (req_[0-9a-f]+)/;
-    ok(defined $req, "$name: the refusal gives a request id");
-    return $req // 'req_missing';
-}
-
-sub exists_table
-{
-    my ($name) = @_;
-    return $node->safe_psql('postgres', "SELECT to_regclass('public.$name') IS NOT NULL");
-}
 
 my ($rc, $out, $err);
 

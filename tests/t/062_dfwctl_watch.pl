@@ -12,24 +12,16 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use DfwTest;
 use Time::HiRes qw(time);
 
 my $dfwctl = $ENV{DFWCTL} // 'dfwctl';
 my $have_pty = eval { require IO::Pty; 1 };
 
-my $node = PostgreSQL::Test::Cluster->new('watch');
-$node->init;
-$node->append_conf('postgresql.conf',
-    "shared_preload_libraries = 'deletion_firewall'");
-$node->start;
+my $node = DfwTest::node('watch');
 
 $node->safe_psql(
     'postgres', qq{
-CREATE EXTENSION deletion_firewall;
-CREATE ROLE agent LOGIN;
-GRANT deletion_firewall_agent TO agent;
-CREATE ROLE alice LOGIN;
-GRANT deletion_firewall_approver TO alice;
 DO \$\$
 BEGIN
     FOR i IN 1..12 LOOP
@@ -41,39 +33,6 @@ END
 });
 
 my @watch = ($dfwctl, '-d', $node->connstr('postgres'), '-U', 'alice', 'watch');
-
-sub agent_session
-{
-    my $s = $node->background_psql(
-        'postgres',
-        on_error_stop => 0,
-        extra_params => [ '-U', 'agent' ]);
-    $s->query_safe('\set VERBOSITY verbose');
-    return $s;
-}
-
-sub run_in
-{
-    my ($s, $sql) = @_;
-    $s->{stderr} = '';
-    my $out = $s->query($sql);
-    return ($out, $s->{stderr});
-}
-
-sub refused
-{
-    my ($err, $name) = @_;
-    like($err, qr/ERROR:\s+42501: deletion_firewall refused/, "$name: refused with 42501");
-    my ($req) = $err =~ /Request id: (req_[0-9a-f]+)/;
-    ok(defined $req, "$name: the refusal gives a request id");
-    return $req // 'req_missing';
-}
-
-sub exists_table
-{
-    my ($name) = @_;
-    return $node->safe_psql('postgres', "SELECT to_regclass('public.$name') IS NOT NULL");
-}
 
 # Pump a running dfwctl until its output matches; returns how long it took,
 # or undef on timeout or if it exited.
