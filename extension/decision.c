@@ -129,7 +129,9 @@ void
 dfw_statement_begin(void)
 {
 	stmt_id++;
-	memset(confirmed, 0, sizeof(confirmed));
+	/* only the flags: this runs for every statement of every role */
+	for (int i = 0; i < lengthof(confirmed); i++)
+		confirmed[i].valid = false;
 	dfw_rowcount_reset();
 }
 

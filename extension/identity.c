@@ -12,9 +12,11 @@
  * An approver is a session in which none of the three is an agent and the
  * session user is a superuser or a member of deletion_firewall.approver_role.
  *
- * The answer is cached for the current statement and user triple; a change
- * to roles or memberships (a syscache invalidation) clears the cache, so a
- * tag granted or revoked takes effect at the agent's next statement.
+ * The answer is cached for the user triple (and the agent role); a change to
+ * roles or memberships arrives as a syscache invalidation, which clears the
+ * cache, so a tag granted or revoked takes effect at the agent's next
+ * statement.  Humans thus pay a few comparisons per statement, not a
+ * membership lookup.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,7 +42,7 @@ static RoleCache approver_role_cache;
 
 /* last answer of dfw_is_agent() */
 static bool agent_cache_valid = false;
-static uint64 agent_cache_stmt;
+static Oid	agent_cache_role;
 static Oid	agent_cache_users[3];
 static bool agent_cache_answer;
 
@@ -111,15 +113,14 @@ dfw_is_agent(void)
 		return false;
 
 	session_users(users);
-	if (agent_cache_valid &&
-		agent_cache_stmt == dfw_statement_id() &&
+	agent = cached_role_oid(&agent_role_cache, dfw_agent_role);
+	if (agent_cache_valid && agent_cache_role == agent &&
 		memcmp(agent_cache_users, users, sizeof(users)) == 0)
 		return agent_cache_answer;
 
-	agent = cached_role_oid(&agent_role_cache, dfw_agent_role);
 	agent_cache_answer = OidIsValid(agent) && any_user_member_of(users, agent);
 	memcpy(agent_cache_users, users, sizeof(users));
-	agent_cache_stmt = dfw_statement_id();
+	agent_cache_role = agent;
 	agent_cache_valid = true;
 	return agent_cache_answer;
 }
