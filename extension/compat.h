@@ -29,13 +29,11 @@
 #endif
 
 /*
- * ExecutorCheckPerms_hook gained the list of RTEPermissionInfo in 16.
+ * Permission info moved from the range table to PlannedStmt.permInfos in 16.
  */
 #if PG_VERSION_NUM >= 160000
-#define DFW_CHECKPERMS_ARGS	List *rangeTable, List *rtePermInfos, bool ereport_on_violation
 #define DFW_PERMINFOS(pstmt)	((pstmt)->permInfos)
 #else
-#define DFW_CHECKPERMS_ARGS	List *rangeTable, bool ereport_on_violation
 #define DFW_PERMINFOS(pstmt)	NIL
 #endif
 

@@ -32,6 +32,7 @@
 
 #include "catalog/objectaddress.h"
 #include "nodes/pg_list.h"
+#include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -168,7 +169,15 @@ extern void dfw_tamper_check_utility(Node *parsetree);
 extern void dfw_tamper_check_object(int access, const ObjectAddress *addr);
 extern void dfw_tamper_check_new_object(const ObjectAddress *addr);
 extern void dfw_tamper_check_function(Oid fn_oid);
-extern bool dfw_tamper_function_guarded(Oid fn_oid);
+
+/*
+ * The built-in functions dfw_tamper_check_function() refuses: lo_import,
+ * lo_export, pg_drop_replication_slot.  A macro of constants, as it is
+ * tested for every function call.
+ */
+#define DFW_FUNCTION_GUARDED(fn) \
+	((fn) == F_LO_IMPORT_TEXT || (fn) == F_LO_IMPORT_TEXT_OID || \
+	 (fn) == F_LO_EXPORT || (fn) == F_PG_DROP_REPLICATION_SLOT)
 extern void dfw_tamper_refuse(const char *what, const char *detail);
 extern void dfw_tamper_init(void);
 extern void dfw_tamper_check_perms(List *rangeTable, List *permInfos);

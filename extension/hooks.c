@@ -59,7 +59,6 @@ static object_access_hook_type prev_object_access = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
-static ExecutorCheckPerms_hook_type prev_ExecutorCheckPerms = NULL;
 
 /* ---------------- the queue of removals ---------------- */
 
@@ -239,7 +238,7 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			break;
 		case OAT_FUNCTION_EXECUTE:
 			/* a constant test first: this runs for every function call */
-			if (dfw_tamper_function_guarded(objectId) && dfw_is_agent())
+			if (DFW_FUNCTION_GUARDED(objectId) && dfw_is_agent())
 				dfw_tamper_check_function(objectId);
 			break;
 		case OAT_POST_CREATE:
@@ -275,16 +274,20 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 static void
 dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	bool		agent_writes;
+
 	maybe_begin_statement();
 
 	/*
-	 * Writes to system catalogs, refused before the executor's own
-	 * permission checks so that the refusal is the firewall's whatever the
-	 * agent's privileges (ExecutorCheckPerms_hook below still covers paths
-	 * that check permissions without ExecutorStart, such as COPY FROM).
+	 * Only an agent's writes concern us.  Writes to system catalogs are
+	 * refused here, before the executor's own permission checks, so that
+	 * the refusal is the firewall's whatever the agent's privileges.  (COPY
+	 * FROM, the one write that checks permissions without ExecutorStart, is
+	 * checked in ProcessUtility.)
 	 */
-	if ((queryDesc->operation != CMD_SELECT ||
-		 queryDesc->plannedstmt->hasModifyingCTE) && dfw_is_agent())
+	agent_writes = (queryDesc->operation != CMD_SELECT ||
+					queryDesc->plannedstmt->hasModifyingCTE) && dfw_is_agent();
+	if (agent_writes)
 		dfw_tamper_check_perms(queryDesc->plannedstmt->rtable,
 							   DFW_PERMINFOS(queryDesc->plannedstmt));
 
@@ -292,7 +295,8 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
-	dfw_rowcount_start(queryDesc, eflags);
+	if (agent_writes)
+		dfw_rowcount_start(queryDesc, eflags);
 }
 
 static void
@@ -335,25 +339,6 @@ dfw_ExecutorFinish(QueryDesc *queryDesc)
 		dfw_flush_pending();
 }
 
-static bool
-dfw_ExecutorCheckPerms(DFW_CHECKPERMS_ARGS)
-{
-#if PG_VERSION_NUM >= 160000
-	if (dfw_is_agent())
-		dfw_tamper_check_perms(rangeTable, rtePermInfos);
-#else
-	if (dfw_is_agent())
-		dfw_tamper_check_perms(rangeTable, NIL);
-#endif
-	if (prev_ExecutorCheckPerms)
-#if PG_VERSION_NUM >= 160000
-		return prev_ExecutorCheckPerms(rangeTable, rtePermInfos, ereport_on_violation);
-#else
-		return prev_ExecutorCheckPerms(rangeTable, ereport_on_violation);
-#endif
-	return true;
-}
-
 /* ---------------- transactions ---------------- */
 
 static void
@@ -390,7 +375,5 @@ dfw_hooks_init(void)
 	ExecutorRun_hook = dfw_ExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = dfw_ExecutorFinish;
-	prev_ExecutorCheckPerms = ExecutorCheckPerms_hook;
-	ExecutorCheckPerms_hook = dfw_ExecutorCheckPerms;
 	RegisterXactCallback(dfw_xact_callback, NULL);
 }

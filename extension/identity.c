@@ -33,6 +33,7 @@
 typedef struct RoleCache
 {
 	bool		valid;
+	const char *setting;		/* the GUC's string when looked up */
 	char		name[NAMEDATALEN];
 	Oid			oid;
 } RoleCache;
@@ -67,12 +68,16 @@ cached_role_oid(RoleCache *cache, const char *name)
 {
 	if (name == NULL || name[0] == '\0')
 		return InvalidOid;
+	/* a changed setting is a new string: the pointer test is enough */
+	if (cache->valid && cache->setting == name)
+		return cache->oid;
 	if (!cache->valid || strcmp(cache->name, name) != 0)
 	{
 		cache->oid = get_role_oid(name, true);
 		strlcpy(cache->name, name, NAMEDATALEN);
-		cache->valid = true;
 	}
+	cache->setting = name;
+	cache->valid = true;
 	return cache->oid;
 }
 

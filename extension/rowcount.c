@@ -246,23 +246,20 @@ find_modify_nodes(PlanState *ps, void *context)
 	return planstate_tree_walker(ps, find_modify_nodes, context);
 }
 
-/* After ExecutorStart: put counters in front of an agent's row writers. */
+/*
+ * After ExecutorStart of a query that writes, in an agent's session: put
+ * counters in front of its row writers.
+ */
 void
 dfw_rowcount_start(QueryDesc *queryDesc, int eflags)
 {
 	EState	   *estate = queryDesc->estate;
 	ListCell   *lc;
 
-	if (!dfw_enabled || dfw_max_rows < 0 ||
-		(eflags & EXEC_FLAG_EXPLAIN_ONLY))
-		return;
-	if (queryDesc->operation == CMD_SELECT &&
-		!queryDesc->plannedstmt->hasModifyingCTE)
+	if (dfw_max_rows < 0 || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
 	if (queryDesc->operation == CMD_INSERT &&
 		!queryDesc->plannedstmt->hasModifyingCTE)
-		return;
-	if (!dfw_is_agent())
 		return;
 
 	if (stmt_cxt == NULL)

@@ -20,7 +20,8 @@
  *	  built-in functions that read or write server files for a large object
  *	  (lo_import, lo_export: a superuser could write postgresql.auto.conf
  *	  with them) or drop a replication slot a backup may depend on, checked
- *	  at OAT_FUNCTION_EXECUTE, which the executor raises for every call;
+ *	  at OAT_FUNCTION_EXECUTE, which the executor raises for every call
+ *	  (DFW_FUNCTION_GUARDED in deletion_firewall.h lists them);
  *	- DDL on system catalogs (with allow_system_table_mods).
  *
  * Calling confirm/approve/revoke is refused inside those functions
@@ -481,14 +482,6 @@ dfw_tamper_check_function(Oid fn_oid)
 		default:
 			break;
 	}
-}
-
-/* Is this one of the functions dfw_tamper_check_function() refuses? */
-bool
-dfw_tamper_function_guarded(Oid fn_oid)
-{
-	return fn_oid == F_LO_IMPORT_TEXT || fn_oid == F_LO_IMPORT_TEXT_OID ||
-		fn_oid == F_LO_EXPORT || fn_oid == F_PG_DROP_REPLICATION_SLOT;
 }
 
 /* Creating, altering or dropping the extension's objects, or catalogs. */
