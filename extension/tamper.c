@@ -13,7 +13,8 @@
  *	- role management: CREATE/ALTER/DROP ROLE, renaming roles, granting or
  *	  revoking role membership;
  *	- INSERT/UPDATE/DELETE (and COPY FROM) on system catalogs, checked at
- *	  execution through ExecutorCheckPerms_hook, so a cached plan in a
+ *	  execution in ExecutorStart (before the executor's own permission
+ *	  checks; COPY FROM in ProcessUtility), so a cached plan in a
  *	  function cannot skip it;
  *	- COPY ... PROGRAM, COPY to or from server files, functions or DO blocks
  *	  in untrusted languages, CREATE LANGUAGE; and, in the same spirit, the
