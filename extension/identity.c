@@ -106,7 +106,8 @@ any_user_member_of(const Oid users[3], Oid role)
 /*
  * Is this session an agent's right now?  Catalog lookups need a valid
  * transaction; outside one no destructive command can run, so the answer
- * there is "no" and the callers that must fail closed check for it.
+ * there is "no" and the callers that must fail closed check for it.  In
+ * binary-upgrade mode (pg_upgrade restoring a schema) nothing is guarded.
  */
 bool
 dfw_is_agent(void)
@@ -114,7 +115,8 @@ dfw_is_agent(void)
 	Oid			users[3];
 	Oid			agent;
 
-	if (!dfw_enabled || !IsTransactionState())
+	/* pg_upgrade's restore runs as the bootstrap superuser: never an agent */
+	if (!dfw_enabled || IsBinaryUpgrade || !IsTransactionState())
 		return false;
 
 	session_users(users);
