@@ -49,6 +49,7 @@ typedef struct Pending
 {
 	int			action;
 	DfwTarget  *target;
+	SubTransactionId subid;		/* (sub)transaction that removed it */
 } Pending;
 
 static List *pending = NIL;
@@ -145,6 +146,7 @@ guard_removal(int action, Oid classId, Oid objectId, int subId)
 	p = palloc(sizeof(Pending));
 	p->action = action;
 	p->target = dfw_make_target(&addr);
+	p->subid = GetCurrentSubTransactionId();
 	pending = lappend(pending, p);
 	MemoryContextSwitchTo(old);
 
@@ -362,6 +364,38 @@ dfw_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * A removal queued in a subtransaction that rolls back (a PL/pgSQL exception
+ * block) never happened: forget it.  One that commits belongs to the parent.
+ */
+static void
+dfw_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (pending == NIL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach(lc, pending)
+		{
+			if (((Pending *) lfirst(lc))->subid == mySubid)
+				pending = foreach_delete_current(pending, lc);
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, pending)
+		{
+			Pending    *p = lfirst(lc);
+
+			if (p->subid == mySubid)
+				p->subid = parentSubid;
+		}
+	}
+}
+
 void
 dfw_hooks_init(void)
 {
@@ -376,4 +410,5 @@ dfw_hooks_init(void)
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = dfw_ExecutorFinish;
 	RegisterXactCallback(dfw_xact_callback, NULL);
+	RegisterSubXactCallback(dfw_subxact_callback, NULL);
 }

@@ -49,6 +49,16 @@ ALTER TABLE app.items DROP CONSTRAINT items_order_id_fkey;
 ALTER TABLE app.orders ALTER COLUMN email DROP DEFAULT;
 DROP OWNED BY agent;
 SELECT lo_unlink(4242);
+-- a removal undone with its subtransaction is forgotten, not refused later
+DO $$
+BEGIN
+    BEGIN
+        PERFORM lo_unlink(4242);
+        RAISE EXCEPTION 'changed my mind';
+    EXCEPTION WHEN raise_exception THEN
+        RAISE NOTICE 'rolled back: %', SQLERRM;
+    END;
+END $$;
 -- through a DO block and a function
 DO $$ BEGIN EXECUTE 'DROP TABLE app.items'; END $$;
 CREATE FUNCTION public.dropper() RETURNS void LANGUAGE plpgsql
