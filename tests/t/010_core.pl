@@ -7,6 +7,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 
 # --- not preloaded: CREATE EXTENSION fails clearly
 my $bare = PostgreSQL::Test::Cluster->new('bare');
@@ -97,6 +98,30 @@ $carol->query('DROP TABLE public.t3');
 is($carol->{stderr}, '', 'tag revoked while connected: next statement allowed');
 is(exists_table('public.t3'), 'f', 'public.t3 dropped by the human');
 $carol->quit;
+
+# --- the extended protocol (Parse/Bind/Execute, prepared and unnamed):
+# pgbench -M prepared|extended as the agent, a 300-row DELETE, refused
+$node->safe_psql('postgres', q{
+	CREATE TABLE public.ext (id int); ALTER TABLE public.ext OWNER TO agent;
+	INSERT INTO public.ext SELECT generate_series(1, 300);
+});
+my $script = $node->basedir . '/ext.sql';
+open(my $fh, '>', $script) or die $!;
+print $fh "DELETE FROM public.ext WHERE id <= 300;\n";
+close $fh;
+for my $mode ('extended', 'prepared')
+{
+	my ($stdout, $stderr);
+	my $ok = IPC::Run::run(
+		[ 'pgbench', '-n', '-M', $mode, '-t', '2', '-f', $script,
+		  '-h', $node->host, '-p', $node->port, '-U', 'agent', 'postgres' ],
+		'>', \$stdout, '2>', \$stderr);
+	ok(!$ok, "pgbench -M $mode: the agent's mass DELETE fails");
+	like($stderr, qr/deletion_firewall refused delete of more than 100 rows/,
+		"pgbench -M $mode: refused by the firewall");
+}
+is($node->safe_psql('postgres', 'SELECT count(*) FROM public.ext'), '300',
+	'no row deleted over the extended protocol');
 
 # --- two sessions racing for the last use of a token, many times: one wins
 my $rounds = 15;
