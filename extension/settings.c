@@ -3,15 +3,16 @@
  * settings.c
  *		The deletion_firewall.* configuration parameters.
  *
- * Each setting has the least context that works (see README, "Settings").
- * Only deletion_firewall.token may be set by anyone.  max_rows and
- * guard_update are PGC_SUSET so that a DBA can set them per role and per
- * database; their check hook refuses them to agents (superuser agents
- * included) whatever route the new value takes -- SET, set_config() under
- * any name, a function's SET clause, or connection options -- because all
- * of those end in set_config_option() with a session or client source.
- * Values from the configuration file and from ALTER ROLE/DATABASE ... SET
- * (which tamper.c refuses to agents) apply to agents as usual.
+ * Who may change each setting is the SPEC's (see README, "Settings"): the
+ * configuration file only (enabled, agent_role, approver_role,
+ * max_valid_for), superusers too (max_rows, guard_update, per role and
+ * database as well), anyone (token), server start (max_tokens).  Agents may
+ * change none but the token, superuser agents included, whatever route the
+ * new value takes -- SET, set_config() under any name, a function's SET
+ * clause, connection options, ALTER ROLE/DATABASE ... SET -- because all of
+ * those end in set_config_option() with a session, client or test source,
+ * which calls the check hook below.  See check_setting() for why the
+ * settings are declared PGC_USERSET and enforce their context themselves.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,6 +23,7 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 bool		dfw_enabled = true;
@@ -33,16 +35,33 @@ int			dfw_max_valid_for = 3600;
 int			dfw_max_tokens = 1024;
 char	   *dfw_token = NULL;
 
+/* Who may change a setting, beside the configuration file. */
+typedef enum SettingOwner
+{
+	CONFIG_FILE_ONLY,			/* postgresql.conf (and ALTER SYSTEM) only */
+	SUPERUSER_TOO				/* also superusers: SET, ALTER ROLE/DATABASE */
+} SettingOwner;
+
 /*
- * May this change to a guarded setting go ahead?  Refused to agents when it
- * comes from the session (SET, set_config, function SET clauses) or from
- * the client's connection options.
+ * May this change to a firewall setting go ahead?
+ *
+ * The settings are defined PGC_USERSET so that every change, whoever makes
+ * it, reaches this check hook: with PGC_SUSET or PGC_SIGHUP, PostgreSQL
+ * would refuse an agent's set_config() itself (with its own message, or
+ * 55P02) before the firewall could say 42501.  The hook then enforces what
+ * the context would have: changes from a session (SET, set_config() under
+ * any name, a function's SET clause), from connection options, or from
+ * ALTER ROLE/DATABASE ... SET (validated with PGC_S_TEST) are refused to
+ * agents always, to everyone for the config-file-only settings, and to
+ * non-superusers for the others.  Values from the configuration file,
+ * ALTER SYSTEM, the command line, and role or database settings a
+ * superuser made apply as usual.
  */
 static bool
-check_guarded_setting(GucSource source)
+check_setting(const char *name, GucSource source, SettingOwner owner)
 {
 	if (source != PGC_S_CLIENT && source != PGC_S_SESSION &&
-		source != PGC_S_INTERACTIVE)
+		source != PGC_S_INTERACTIVE && source != PGC_S_TEST)
 		return true;
 
 	/* a parallel worker restores what its leader was already allowed */
@@ -52,25 +71,70 @@ check_guarded_setting(GucSource source)
 	/* cannot tell who is asking: fail closed */
 	if (!IsTransactionState() || dfw_is_agent())
 	{
+		char		reqid[DFW_ID_LEN];
+		char	   *what = psprintf("changing setting \"%s\"", name);
+
+		dfw_new_request_id(reqid);
+		dfw_audit("refused", "tamper", what, -1, reqid, NULL, NULL, "tamper");
 		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
-		GUC_check_errmsg("deletion_firewall refuses to let an agent change its settings");
-		GUC_check_errdetail("Only deletion_firewall.token may be set in an agent's session.");
-		GUC_check_errhint("A human can change this setting in postgresql.conf or with ALTER ROLE/DATABASE ... SET.");
+		GUC_check_errmsg("deletion_firewall refused %s for agent \"%s\"",
+						 what, IsTransactionState() ? dfw_agent_name() : "?");
+		GUC_check_errdetail("Agents may change no deletion_firewall setting but deletion_firewall.token. No confirmation can allow this. Request id: %s.",
+							reqid);
+		GUC_check_errhint("A human can change it in postgresql.conf%s.",
+						  owner == SUPERUSER_TOO ? " or with ALTER ROLE/DATABASE ... SET" : "");
+		return false;
+	}
+	if (owner == CONFIG_FILE_ONLY)
+	{
+		GUC_check_errcode(ERRCODE_CANT_CHANGE_RUNTIME_PARAM);
+		GUC_check_errmsg("parameter \"%s\" can only be set in the configuration file", name);
+		GUC_check_errhint("Change it in postgresql.conf (or with ALTER SYSTEM) and reload.");
+		return false;
+	}
+	if (!superuser())
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("permission denied to set parameter \"%s\"", name);
 		return false;
 	}
 	return true;
 }
 
 static bool
+check_enabled(bool *newval, void **extra, GucSource source)
+{
+	return check_setting("deletion_firewall.enabled", source, CONFIG_FILE_ONLY);
+}
+
+static bool
+check_agent_role(char **newval, void **extra, GucSource source)
+{
+	return check_setting("deletion_firewall.agent_role", source, CONFIG_FILE_ONLY);
+}
+
+static bool
+check_approver_role(char **newval, void **extra, GucSource source)
+{
+	return check_setting("deletion_firewall.approver_role", source, CONFIG_FILE_ONLY);
+}
+
+static bool
+check_max_valid_for(int *newval, void **extra, GucSource source)
+{
+	return check_setting("deletion_firewall.max_valid_for", source, CONFIG_FILE_ONLY);
+}
+
+static bool
 check_max_rows(int *newval, void **extra, GucSource source)
 {
-	return check_guarded_setting(source);
+	return check_setting("deletion_firewall.max_rows", source, SUPERUSER_TOO);
 }
 
 static bool
 check_guard_update(bool *newval, void **extra, GucSource source)
 {
-	return check_guarded_setting(source);
+	return check_setting("deletion_firewall.guard_update", source, SUPERUSER_TOO);
 }
 
 bool
@@ -111,31 +175,31 @@ dfw_settings_init(void)
 							 NULL,
 							 &dfw_enabled,
 							 true,
-							 PGC_SIGHUP, 0,
-							 NULL, NULL, NULL);
+							 PGC_USERSET, 0,
+							 check_enabled, NULL, NULL);
 
 	DefineCustomStringVariable("deletion_firewall.agent_role",
 							   "Role whose members (direct or indirect) are agents.",
 							   NULL,
 							   &dfw_agent_role,
 							   "deletion_firewall_agent",
-							   PGC_SIGHUP, 0,
-							   NULL, NULL, NULL);
+							   PGC_USERSET, 0,
+							   check_agent_role, NULL, NULL);
 
 	DefineCustomStringVariable("deletion_firewall.approver_role",
 							   "Role whose members may issue confirmations.",
 							   NULL,
 							   &dfw_approver_role,
 							   "deletion_firewall_approver",
-							   PGC_SIGHUP, 0,
-							   NULL, NULL, NULL);
+							   PGC_USERSET, 0,
+							   check_approver_role, NULL, NULL);
 
 	DefineCustomIntVariable("deletion_firewall.max_rows",
 							"Rows an agent statement may delete (or update) without a token.",
 							"-1 means no limit, 0 means none.",
 							&dfw_max_rows,
 							100, -1, INT_MAX,
-							PGC_SUSET, 0,
+							PGC_USERSET, 0,
 							check_max_rows, NULL, NULL);
 
 	DefineCustomBoolVariable("deletion_firewall.guard_update",
@@ -143,7 +207,7 @@ dfw_settings_init(void)
 							 NULL,
 							 &dfw_guard_update,
 							 true,
-							 PGC_SUSET, 0,
+							 PGC_USERSET, 0,
 							 check_guard_update, NULL, NULL);
 
 	DefineCustomIntVariable("deletion_firewall.max_valid_for",
@@ -151,8 +215,8 @@ dfw_settings_init(void)
 							NULL,
 							&dfw_max_valid_for,
 							3600, 1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_S,
-							NULL, NULL, NULL);
+							PGC_USERSET, GUC_UNIT_S,
+							check_max_valid_for, NULL, NULL);
 
 	DefineCustomIntVariable("deletion_firewall.max_tokens",
 							"Shared-memory slots for tokens and approvals.",

@@ -96,13 +96,10 @@ SELECT * FROM t8.my_roles;
 --   'SQLSTATE: message'    refused by PostgreSQL itself before the firewall
 --                          sees it.  Expected only where PostgreSQL checks
 --                          first and nothing changes all the same: for an
---                          ordinary agent, set_config() of a superuser-only
---                          setting and lo_export (42501, PostgreSQL's own
---                          message); for anyone, set_config() of a setting
---                          only the config file may change (55P02).  The
+--                          ordinary agent, lo_export (42501, PostgreSQL's
+--                          own message: EXECUTE is not granted).  The
 --                          superuser agent below shows the firewall's own
---                          refusal for the same calls.  README, "Tamper
---                          resistance", says so.
+--                          refusal for the same call.
 -- %db% and %me% and %dd% stand for the database, the session user and the
 -- data directory.
 CREATE FUNCTION t8.attempt(sql text) RETURNS text LANGUAGE plpgsql AS $$
