@@ -25,8 +25,10 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
-PG_CONFIG=${PG_CONFIG:-pg_config}
-BINDIR=$("$PG_CONFIG" --bindir)
+# PG_CONFIG, PG_BINDIR, PG_OS_USER, as_pg, make_workdir
+# shellcheck source=tests/lib.sh
+. "$REPO/tests/lib.sh"
+BINDIR=$PG_BINDIR
 PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
@@ -59,20 +61,6 @@ for tool in valgrind callgrind_annotate awk md5sum; do
 done
 [ -f "$PKGLIBDIR/$LIB.so" ] || { echo "bench: $PKGLIBDIR/$LIB.so missing: run 'make install' first" >&2; exit 1; }
 
-if [ "$(id -u)" -eq 0 ]; then
-    PG_OS_USER=postgres
-else
-    PG_OS_USER=$(id -un)
-fi
-# as_pg CMD...: run as the OS user that owns the server
-as_pg() {
-    if [ "$(id -u)" -eq 0 ]; then
-        runuser -u "$PG_OS_USER" -- "$@"
-    else
-        "$@"
-    fi
-}
-
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 SO_MD5=$(md5sum "$PKGLIBDIR/$LIB.so" | cut -c1-12)
 SO_DATE=$(date -u -r "$PKGLIBDIR/$LIB.so" '+%Y-%m-%d %H:%M UTC')
@@ -83,8 +71,7 @@ if [ "$GIT_REV" != unknown ] && ! git -C "$REPO" diff --quiet HEAD -- extension 
 fi
 OUT=$REPO/bench/out/$STAMP
 mkdir -p "$OUT" || { echo "bench: cannot write $OUT" >&2; exit 1; }
-W=$(mktemp -d /tmp/dfw-bench.XXXXXX)
-[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER": "$W"
+W=$(make_workdir dfw-bench)
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -292,7 +279,20 @@ median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR %
 
 # ------------------------------------------------------- mass delete timing
 log "mass-delete refusals: psql \\timing, 20 interleaved pairs, as the agent"
-as_pg "$BINDIR/psql" -X -h "$W" -p "$PORT" -U agent -d postgres -f - <"$HERE/massdelete.sql" >"$W/massdelete.out" 2>&1 || true
+# the script: two warm-up pairs, then 20 timed pairs
+pairs() { for _ in $(seq "$1"); do printf 'DELETE FROM dfw_big;\nDELETE FROM dfw_small;\n'; done; }
+{
+    printf '%s\n' '-- massdelete.sql: psql script, run as the agent by bench/run.sh,' \
+        '-- which writes it.  Every DELETE below must be refused by the firewall' \
+        '-- (42501); interleaved so that machine load hits both sizes alike.' \
+        '-- Two warm-up refusals each, then 20 timed pairs.' \
+        '\set VERBOSITY verbose' '\timing on' '\echo warmup'
+    pairs 2
+    printf '%s\n' '\echo measure'
+    pairs 20
+} >"$W/massdelete.sql"
+cp "$W/massdelete.sql" "$OUT/massdelete.sql"
+as_pg "$BINDIR/psql" -X -h "$W" -p "$PORT" -U agent -d postgres -f - <"$W/massdelete.sql" >"$W/massdelete.out" 2>&1 || true
 cp "$W/massdelete.out" "$OUT/massdelete.out"
 refusals=$(grep -c '^psql:.*ERROR:  42501: deletion_firewall refused delete' "$W/massdelete.out" || true)
 [ "$refusals" -eq 44 ] || { echo "bench: expected 44 refusals, got $refusals (see $OUT/massdelete.out)" >&2; exit 1; }

@@ -26,6 +26,9 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 REPO=$(pwd)
+# as_pg, debian_mirror, apt_private_opts
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 CACHE=$REPO/.cache
 CORE=$CACHE/core
 LOGS=$CACHE/logs
@@ -47,18 +50,6 @@ exec 9>"$CACHE/.lock"
 flock 9 || die "cannot lock $CACHE/.lock"
 
 # 2. the source package, as close as possible to the installed version
-debian_mirror() {
-    if [ -n "${DEBIAN_MIRROR:-}" ]; then
-        echo "$DEBIAN_MIRROR"
-        return
-    fi
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-        /etc/apt/sources.list.d/*.sources 2>/dev/null |
-        grep -E '^[[:space:]]*(deb|deb-src|URIs:)[[:space:]]' |
-        grep -oE '(https?|ftp)://[^][ ]+' | sed 's:/*$::' |
-        grep -E '/debian$' | head -n 1
-}
-
 fetch_source() {
     local installed d=$CACHE/apt-src mirror v kr=/usr/share/keyrings/debian-archive-keyring.gpg
     installed=$(dpkg-query -W -f='${Version}' postgresql-15 2>/dev/null)
@@ -70,24 +61,12 @@ fetch_source() {
     fi
     mirror=$(debian_mirror)
     [ -n "$mirror" ] || die "cannot find the Debian archive in /etc/apt/sources.list*; set DEBIAN_MIRROR"
-    mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/etc"
-    : >"$d/status"
+    apt_private_opts "$d"
     cat >"$d/etc/sources.list" <<EOF
 deb-src [signed-by=$kr] $mirror bookworm main
 deb-src [signed-by=$kr] $mirror bookworm-updates main
 deb-src [signed-by=$kr] ${DEBIAN_SECURITY_MIRROR:-$mirror-security} bookworm-security main
 EOF
-    APT_OPTS=(-q
-        -o "Dir::Etc::sourcelist=$d/etc/sources.list"
-        -o Dir::Etc::sourceparts=-
-        -o Dir::Etc::preferencesparts=-
-        -o "Dir::State=$d"
-        -o "Dir::State::Lists=$d/lists"
-        -o "Dir::State::status=$d/status"
-        -o "Dir::Cache=$d/cache"
-        -o APT::Get::List-Cleanup=0
-        -o Acquire::Languages=none
-        -o APT::Sandbox::User=root)
     say "apt-get update (private state in ${d#"$REPO"/})"
     apt-get "${APT_OPTS[@]}" update >"$d/update.log" 2>&1 ||
         { cat "$d/update.log" >&2; die "apt-get update failed"; }
@@ -154,15 +133,7 @@ cp -R "$R/sql" "$R/expected" "$R/data" "$R/parallel_schedule" "$R/resultmap" "$W
 # shellcheck disable=SC2016
 printf '%s\n' "shared_preload_libraries = 'deletion_firewall'" >"$W/with.conf"
 : >"$W/without.conf"
-[ "$(id -u)" -eq 0 ] && chown -R postgres: "$W"
-
-as_pg() {
-    if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
+[ "$(id -u)" -eq 0 ] && chown -R "$PG_OS_USER": "$W"
 
 # run NAME PORT [EXTRA ARGS]
 run() {

@@ -1,5 +1,6 @@
-#!/bin/sh
-# Shared helpers for the tests/*.sh scripts.  Source it; do not run it.
+#!/bin/bash
+# Shared helpers for the tests/*.sh scripts and bench/run.sh (bash).  Source
+# it; do not run it.
 #
 # The server refuses to run as root, and CI clones the repository as root
 # into a folder the postgres user may not be able to read.  So every
@@ -34,10 +35,10 @@ as_pg() {
     fi
 }
 
-# make_workdir: print the name of a fresh temporary directory that
-# $PG_OS_USER owns.
+# make_workdir [NAME]: print the name of a fresh temporary directory
+# /tmp/NAME.XXXXXX (default NAME: deletion_firewall) that $PG_OS_USER owns.
 make_workdir() {
-    _d=$(mktemp -d /tmp/deletion_firewall.XXXXXX)
+    _d=$(mktemp -d "/tmp/${1:-deletion_firewall}.XXXXXX")
     if [ "$(id -u)" -eq 0 ]; then
         chown "$PG_OS_USER": "$_d"
     fi
@@ -57,4 +58,39 @@ copy_in() {
     if [ "$(id -u)" -eq 0 ]; then
         chown -R "$PG_OS_USER": "$_dst"
     fi
+}
+
+# debian_mirror: the Debian archive URL this machine's apt sources use
+# ($DEBIAN_MIRROR if set).
+debian_mirror() {
+    if [ -n "${DEBIAN_MIRROR:-}" ]; then
+        echo "$DEBIAN_MIRROR"
+        return
+    fi
+    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+        /etc/apt/sources.list.d/*.sources 2>/dev/null |
+        grep -E '^[[:space:]]*(deb|deb-src|URIs:)[[:space:]]' |
+        grep -oE '(https?|ftp)://[^][ ]+' | sed 's:/*$::' |
+        grep -E '/debian$' | head -n 1
+}
+
+# apt_private_opts DIR: create a private apt state in DIR (lists, cache, an
+# empty dpkg status; the sources go in DIR/etc/sources.list) and set
+# APT_OPTS, the apt-get/apt-cache options that use it instead of the
+# machine's.
+apt_private_opts() {
+    mkdir -p "$1/lists/partial" "$1/cache/archives/partial" "$1/etc"
+    [ -e "$1/status" ] || : >"$1/status"
+    # shellcheck disable=SC2034  # used by the scripts that source this file
+    APT_OPTS=(-q
+        -o "Dir::Etc::sourcelist=$1/etc/sources.list"
+        -o Dir::Etc::sourceparts=-
+        -o Dir::Etc::preferencesparts=-
+        -o "Dir::State=$1"
+        -o "Dir::State::Lists=$1/lists"
+        -o "Dir::State::status=$1/status"
+        -o "Dir::Cache=$1/cache"
+        -o APT::Get::List-Cleanup=0
+        -o Acquire::Languages=none
+        -o APT::Sandbox::User=root)
 }

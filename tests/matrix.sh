@@ -32,6 +32,9 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 REPO=$(pwd)
+# as_pg, debian_mirror, apt_private_opts
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 CACHE=$REPO/.cache
 LOGS=$CACHE/logs
 PG15_CONFIG=${PG15_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -47,40 +50,16 @@ die() { say "$*"; exit 2; }
 
 # ---------------------------------------------------------------- apt ---
 
-# debian_mirror: the archive URL this machine's apt sources use.
-debian_mirror() {
-    if [ -n "${DEBIAN_MIRROR:-}" ]; then
-        echo "$DEBIAN_MIRROR"
-        return
-    fi
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-        /etc/apt/sources.list.d/*.sources 2>/dev/null |
-        grep -E '^[[:space:]]*(deb|deb-src|URIs:)[[:space:]]' |
-        grep -oE '(https?|ftp)://[^][ ]+' | sed 's:/*$::' |
-        grep -E '/debian$' | head -n 1
-}
-
-# apt_private DIR "SOURCES LINES": an apt-get/apt-cache option list for a
-# private apt state in DIR (own sources, lists, cache and empty dpkg status).
-# Runs 'apt-get update' once (again with MATRIX_REFRESH=1).
+# apt_private DIR "SOURCES LINES": set APT_OPTS for a private apt state in
+# DIR (apt_private_opts in tests/lib.sh) with these sources, and with
+# DIR/etc/preferences in place of the machine's apt preferences.  Runs
+# 'apt-get update' once (again with MATRIX_REFRESH=1 or new sources).
 APT_OPTS=()
 apt_private() {
     local dir=$1 sources=$2
-    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/etc"
-    [ -e "$dir/status" ] || : >"$dir/status"
+    apt_private_opts "$dir"
+    APT_OPTS+=(-o "Dir::Etc::preferences=$dir/etc/preferences")
     printf '%s\n' "$sources" >"$dir/etc/sources.list.new"
-    APT_OPTS=(-q
-        -o "Dir::Etc::sourcelist=$dir/etc/sources.list"
-        -o Dir::Etc::sourceparts=-
-        -o "Dir::Etc::preferences=$dir/etc/preferences"
-        -o Dir::Etc::preferencesparts=-
-        -o "Dir::State=$dir"
-        -o "Dir::State::Lists=$dir/lists"
-        -o "Dir::State::status=$dir/status"
-        -o "Dir::Cache=$dir/cache"
-        -o APT::Get::List-Cleanup=0
-        -o Acquire::Languages=none
-        -o APT::Sandbox::User=root)
     if [ "${MATRIX_REFRESH:-0}" = 1 ] || [ ! -e "$dir/updated" ] ||
         ! cmp -s "$dir/etc/sources.list.new" "$dir/etc/sources.list"; then
         mv "$dir/etc/sources.list.new" "$dir/etc/sources.list"
@@ -364,15 +343,6 @@ missing_symbols() {
 
 # --------------------------------------------------------------- test ---
 
-# as_pg CMD...: run as the postgres user when we are root
-as_pg() {
-    if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
 # run_regress MAJOR WORKDIR LOG: run sql/*.sql on a temp instance; sets
 # PASSED FAILED NTESTS.
 run_regress() {
@@ -385,7 +355,7 @@ run_regress() {
     mkdir -p "$w"
     cp -R "$REPO/sql" "$REPO/expected" "$w/"
     cp "$REPO/tests/regress.conf" "$w/regress.conf"
-    [ "$(id -u)" -eq 0 ] && chown -R postgres: "$w"
+    [ "$(id -u)" -eq 0 ] && chown -R "$PG_OS_USER": "$w"
     # shellcheck disable=SC2086
     (cd "$w" && as_pg env LC_ALL=C.UTF-8 "$DRIVER_REGRESS" \
         --temp-instance="$w/tmp_check" --temp-config="$w/regress.conf" \

@@ -4,51 +4,18 @@
 # here; 041_tamper_superuser.pl does the same for a superuser agent.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use DfwTest;
 
-my $node = PostgreSQL::Test::Cluster->new('tamper');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'deletion_firewall'
-deletion_firewall.max_rows = 5
-});
-$node->start;
+my $node = DfwTest::node('tamper',
+	extra_conf => "deletion_firewall.max_rows = 5\n");
 
 $node->safe_psql('postgres', q{
-CREATE EXTENSION deletion_firewall;
-CREATE ROLE agent LOGIN;
-GRANT deletion_firewall_agent TO agent;
-CREATE ROLE bob LOGIN;
 CREATE SCHEMA app AUTHORIZATION agent;
 CREATE TABLE app.t AS SELECT g AS id FROM generate_series(1, 50) g;
 ALTER TABLE app.t OWNER TO agent;
 });
-
-# Run SQL as a user; return (exit code, stdout, stderr).  Errors show their
-# SQLSTATE ("ERROR:  42501: ...").
-sub run_as
-{
-	my ($user, $sql, %extra) = @_;
-	my ($ret, $out, $err) = $node->psql(
-		'postgres', "\\set VERBOSITY verbose\n$sql",
-		extra_params => [ '-U', $user ],
-		on_error_stop => 1,
-		%extra);
-	return ($ret, $out, $err);
-}
-
-# The statement must be refused by the firewall: 42501 and its message.
-sub refused
-{
-	my ($user, $sql, $name) = @_;
-	my ($ret, $out, $err) = run_as($user, $sql);
-	isnt($ret, 0, "$name: fails");
-	like($err, qr/ERROR:  42501: deletion_firewall refuse/,
-		"$name: refused by the firewall with 42501");
-	return $err;
-}
 
 sub agent_value
 {
@@ -69,37 +36,29 @@ is( $node->safe_psql(
 		extra_params => [ '-U', 'agent' ]),
 	'configuration file',
 	'and it comes from the configuration file');
-refused('agent', 'DELETE FROM app.t WHERE id <= 6', '6 rows > max_rows 5');
+refused_as('agent', 'DELETE FROM app.t WHERE id <= 6', '6 rows > max_rows 5');
 is($node->safe_psql('postgres', 'BEGIN; DELETE FROM app.t WHERE id <= 5; ROLLBACK',
 		extra_params => [ '-U', 'agent' ]),
 	'', '5 rows = max_rows 5 is allowed');
 
 # the agent cannot loosen it in its session
-refused('agent', 'SET deletion_firewall.max_rows = -1', 'SET max_rows');
-refused('agent', 'RESET deletion_firewall.max_rows', 'RESET max_rows');
-# For an ordinary agent PostgreSQL's own privilege check refuses set_config()
-# of a superuser-only setting before the firewall's check hook runs: 42501,
-# PostgreSQL's message (041 shows the firewall refusing a superuser agent).
-{
-	my ($ret, $out, $err) = run_as('agent',
-		"SELECT set_config('deletion_firewall.max_rows', '-1', false)");
-	isnt($ret, 0, 'set_config max_rows: fails');
-	like($err, qr/ERROR:  42501: permission denied to set parameter/,
-		'set_config max_rows: refused with 42501 (by PostgreSQL, first)');
-}
-refused('agent', 'SET deletion_firewall.guard_update = off', 'SET guard_update');
-refused('agent', 'ALTER ROLE agent SET deletion_firewall.max_rows = -1',
+refused_as('agent', 'SET deletion_firewall.max_rows = -1', 'SET max_rows');
+refused_as('agent', 'RESET deletion_firewall.max_rows', 'RESET max_rows');
+refused_as('agent', "SELECT set_config('deletion_firewall.max_rows', '-1', false)",
+	'set_config max_rows');
+refused_as('agent', 'SET deletion_firewall.guard_update = off', 'SET guard_update');
+refused_as('agent', 'ALTER ROLE agent SET deletion_firewall.max_rows = -1',
 	'ALTER ROLE agent SET');
-refused('agent', 'ALTER DATABASE postgres SET deletion_firewall.max_rows = -1',
+refused_as('agent', 'ALTER DATABASE postgres SET deletion_firewall.max_rows = -1',
 	'ALTER DATABASE SET');
-refused('agent', "ALTER SYSTEM SET deletion_firewall.max_rows = -1",
+refused_as('agent', "ALTER SYSTEM SET deletion_firewall.max_rows = -1",
 	'ALTER SYSTEM SET max_rows');
-refused('agent', "ALTER SYSTEM SET work_mem = '64MB'", 'ALTER SYSTEM SET work_mem');
-refused('agent', "LOAD 'deletion_firewall'", 'LOAD');
-refused('agent', 'CREATE ROLE incognito LOGIN', 'CREATE ROLE');
-refused('agent', 'REVOKE deletion_firewall_agent FROM agent', 'REVOKE the tag');
-refused('agent', 'DELETE FROM pg_auth_members', 'DELETE FROM pg_auth_members');
-refused('agent', 'DROP EXTENSION deletion_firewall', 'DROP EXTENSION');
+refused_as('agent', "ALTER SYSTEM SET work_mem = '64MB'", 'ALTER SYSTEM SET work_mem');
+refused_as('agent', "LOAD 'deletion_firewall'", 'LOAD');
+refused_as('agent', 'CREATE ROLE incognito LOGIN', 'CREATE ROLE');
+refused_as('agent', 'REVOKE deletion_firewall_agent FROM agent', 'REVOKE the tag');
+refused_as('agent', 'DELETE FROM pg_auth_members', 'DELETE FROM pg_auth_members');
+refused_as('agent', 'DROP EXTENSION deletion_firewall', 'DROP EXTENSION');
 is(slurp_file($auto_conf), $auto_before, 'postgresql.auto.conf unchanged');
 is( $node->safe_psql(
 		'postgres',
@@ -154,18 +113,18 @@ is( $node->safe_psql(
 $node->safe_psql('postgres', 'ALTER ROLE agent SET deletion_firewall.max_rows = 0');
 is(agent_value('agent', 'deletion_firewall.max_rows'),
 	'0', 'ALTER ROLE agent SET max_rows = 0 by a human applies');
-refused('agent', 'DELETE FROM app.t WHERE id = 1', '1 row > max_rows 0');
-refused('agent', 'RESET deletion_firewall.max_rows', 'RESET of the role value');
-refused('agent', 'ALTER ROLE agent RESET deletion_firewall.max_rows',
+refused_as('agent', 'DELETE FROM app.t WHERE id = 1', '1 row > max_rows 0');
+refused_as('agent', 'RESET deletion_firewall.max_rows', 'RESET of the role value');
+refused_as('agent', 'ALTER ROLE agent RESET deletion_firewall.max_rows',
 	'ALTER ROLE agent RESET');
-refused('agent', 'ALTER ROLE agent RESET ALL', 'ALTER ROLE agent RESET ALL');
+refused_as('agent', 'ALTER ROLE agent RESET ALL', 'ALTER ROLE agent RESET ALL');
 is($node->safe_psql('postgres', 'RESET ALL; SHOW deletion_firewall.max_rows',
 		extra_params => [ '-U', 'agent' ]),
 	'0', 'RESET ALL goes back to the value the human set');
 $node->safe_psql('postgres', 'ALTER DATABASE postgres SET deletion_firewall.guard_update = off');
 is(agent_value('agent', 'deletion_firewall.guard_update'),
 	'off', 'ALTER DATABASE SET guard_update by a human applies');
-refused('agent', 'SET deletion_firewall.guard_update = on',
+refused_as('agent', 'SET deletion_firewall.guard_update = on',
 	'even a stricter value cannot be SET');
 $node->safe_psql('postgres', q{
 ALTER ROLE agent RESET deletion_firewall.max_rows;
@@ -183,14 +142,14 @@ $node->poll_query_until('postgres', 'SHOW deletion_firewall.max_rows', '3')
   or die 'reload not seen';
 is(agent_value('agent', 'deletion_firewall.max_rows'),
 	'3', 'a new value in postgresql.conf applies after a reload');
-refused('agent', 'DELETE FROM app.t WHERE id <= 4', '4 rows > max_rows 3');
+refused_as('agent', 'DELETE FROM app.t WHERE id <= 4', '4 rows > max_rows 3');
 $node->safe_psql('postgres', 'SELECT pg_reload_conf()');
 is(agent_value('agent', 'deletion_firewall.enabled'),
 	'on', 'the firewall is still on after another reload');
 
 # --- a second session of the same agent is still guarded ---------------------
-refused('agent', 'DROP TABLE app.t', 'a new session: DROP still refused');
-refused('agent', 'TRUNCATE app.t', 'a new session: TRUNCATE still refused');
+refused_as('agent', 'DROP TABLE app.t', 'a new session: DROP still refused');
+refused_as('agent', 'TRUNCATE app.t', 'a new session: TRUNCATE still refused');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM app.t'),
 	'50', 'the table is still there with all its rows');
 is(slurp_file($auto_conf), $auto_before, 'postgresql.auto.conf still unchanged');

@@ -5,47 +5,20 @@
 # on; a fresh session of the same agent is still guarded.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use DfwTest;
 
-my $node = PostgreSQL::Test::Cluster->new('tamper_su');
-$node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'deletion_firewall'\n");
-$node->start;
+my $node = DfwTest::node('tamper_su');
 
 $node->safe_psql('postgres', q{
-CREATE EXTENSION deletion_firewall;
 CREATE ROLE sup LOGIN SUPERUSER;           -- (wrongly) a superuser agent
 GRANT deletion_firewall_agent TO sup;
-CREATE ROLE bob LOGIN;
 CREATE SCHEMA app;
 CREATE TABLE app.t AS SELECT g AS id FROM generate_series(1, 500) g;
 GRANT USAGE ON SCHEMA app TO bob;
 ALTER TABLE app.t OWNER TO bob;            -- so that bob may drop it natively
 });
-
-sub run_as
-{
-	my ($user, $sql, %extra) = @_;
-	my ($ret, $out, $err) = $node->psql(
-		'postgres', "\\set VERBOSITY verbose\n$sql",
-		extra_params => [ '-U', $user ],
-		on_error_stop => 1,
-		%extra);
-	return ($ret, $out, $err);
-}
-
-sub refused
-{
-	my ($user, $sql, $name) = @_;
-	my ($ret, $out, $err) = run_as($user, $sql);
-	isnt($ret, 0, "$name: fails");
-	like($err, qr/ERROR:  42501: deletion_firewall refuse/,
-		"$name: refused by the firewall with 42501");
-	return $err;
-}
 
 sub still_guarded
 {
@@ -56,8 +29,8 @@ sub still_guarded
 	is( $node->safe_psql('postgres', 'SHOW deletion_firewall.max_rows',
 			extra_params => [ '-U', 'sup' ]),
 		'100', "$when: max_rows is the default");
-	refused('sup', 'DROP TABLE app.t', "$when: a new session, DROP");
-	refused('sup', 'DELETE FROM app.t', "$when: a new session, mass DELETE");
+	refused_as('sup', 'DROP TABLE app.t', "$when: a new session, DROP");
+	refused_as('sup', 'DELETE FROM app.t', "$when: a new session, mass DELETE");
 	is($node->safe_psql('postgres', 'SELECT count(*) FROM app.t'),
 		'500', "$when: the table is intact");
 }
@@ -72,25 +45,25 @@ is($node->safe_psql('postgres', 'SELECT rolsuper FROM pg_roles WHERE rolname = c
 	't', 'the agent is a superuser');
 
 # --- writing postgresql.auto.conf ------------------------------------------
-refused('sup', 'ALTER SYSTEM SET deletion_firewall.enabled = off',
+refused_as('sup', 'ALTER SYSTEM SET deletion_firewall.enabled = off',
 	'ALTER SYSTEM SET deletion_firewall.enabled');
-refused('sup', "ALTER SYSTEM SET deletion_firewall.agent_role = 'bob'",
+refused_as('sup', "ALTER SYSTEM SET deletion_firewall.agent_role = 'bob'",
 	'ALTER SYSTEM SET deletion_firewall.agent_role');
-refused('sup', "ALTER SYSTEM SET work_mem = '64MB'", 'ALTER SYSTEM SET work_mem');
-refused('sup', 'ALTER SYSTEM RESET ALL', 'ALTER SYSTEM RESET ALL');
-refused('sup',
+refused_as('sup', "ALTER SYSTEM SET work_mem = '64MB'", 'ALTER SYSTEM SET work_mem');
+refused_as('sup', 'ALTER SYSTEM RESET ALL', 'ALTER SYSTEM RESET ALL');
+refused_as('sup',
 	"COPY (SELECT 'deletion_firewall.enabled = off') TO '$auto_conf'",
 	'COPY TO postgresql.auto.conf');
-refused('sup',
+refused_as('sup',
 	"COPY (SELECT 'deletion_firewall.enabled = off') TO '$datadir/postgresql.conf'",
 	'COPY TO postgresql.conf');
-refused('sup',
+refused_as('sup',
 	"COPY (SELECT 1) TO PROGRAM 'echo deletion_firewall.enabled = off >> $auto_conf'",
 	'COPY TO PROGRAM appending to postgresql.auto.conf');
-refused('sup',
+refused_as('sup',
 	"SELECT lo_export(lo_from_bytea(0, convert_to(E'deletion_firewall.enabled = off\\n', 'UTF8')), '$auto_conf')",
 	'lo_export to postgresql.auto.conf');
-refused('sup',
+refused_as('sup',
 	"CREATE FUNCTION public.sc(text, text, bool) RETURNS text AS 'set_config_by_name' LANGUAGE internal",
 	'a renamed copy of set_config in language internal');
 is(slurp_file($auto_conf), $auto_before, 'postgresql.auto.conf unchanged');
@@ -104,15 +77,15 @@ $node->safe_psql('postgres', 'SELECT pg_reload_conf()');
 still_guarded('after a reload');
 
 # --- settings in the session and in role/database settings -----------------
-refused('sup', 'SET deletion_firewall.max_rows = -1', 'SET max_rows');
-refused('sup', "SELECT set_config('deletion_firewall.max_rows', '-1', false)",
+refused_as('sup', 'SET deletion_firewall.max_rows = -1', 'SET max_rows');
+refused_as('sup', "SELECT set_config('deletion_firewall.max_rows', '-1', false)",
 	'set_config max_rows');
-refused('sup', 'ALTER ROLE sup SET deletion_firewall.max_rows = -1', 'ALTER ROLE sup SET');
-refused('sup', 'ALTER ROLE bob SET deletion_firewall.max_rows = -1', 'ALTER ROLE bob SET');
-refused('sup', 'ALTER DATABASE postgres SET deletion_firewall.max_rows = -1',
+refused_as('sup', 'ALTER ROLE sup SET deletion_firewall.max_rows = -1', 'ALTER ROLE sup SET');
+refused_as('sup', 'ALTER ROLE bob SET deletion_firewall.max_rows = -1', 'ALTER ROLE bob SET');
+refused_as('sup', 'ALTER DATABASE postgres SET deletion_firewall.max_rows = -1',
 	'ALTER DATABASE SET');
-refused('sup', 'DELETE FROM pg_db_role_setting', 'DELETE FROM pg_db_role_setting');
-refused('sup', "LOAD 'deletion_firewall'", 'LOAD');
+refused_as('sup', 'DELETE FROM pg_db_role_setting', 'DELETE FROM pg_db_role_setting');
+refused_as('sup', "LOAD 'deletion_firewall'", 'LOAD');
 is( $node->safe_psql(
 		'postgres',
 		q{SELECT count(*) FROM pg_db_role_setting
@@ -155,15 +128,15 @@ foreach my $opt ('deletion_firewall.max_rows=-1',
 }
 
 # --- identity: no fresh role, no shedding the tag -----------------------------
-refused('sup', 'CREATE ROLE incognito LOGIN SUPERUSER', 'CREATE ROLE');
-refused('sup', 'REVOKE deletion_firewall_agent FROM sup', 'REVOKE the tag');
-refused('sup', q{DELETE FROM pg_auth_members WHERE member = 'sup'::regrole},
+refused_as('sup', 'CREATE ROLE incognito LOGIN SUPERUSER', 'CREATE ROLE');
+refused_as('sup', 'REVOKE deletion_firewall_agent FROM sup', 'REVOKE the tag');
+refused_as('sup', q{DELETE FROM pg_auth_members WHERE member = 'sup'::regrole},
 	'DELETE FROM pg_auth_members');
-refused('sup', q{UPDATE pg_authid SET rolname = 'sup2' WHERE rolname = 'sup'},
+refused_as('sup', q{UPDATE pg_authid SET rolname = 'sup2' WHERE rolname = 'sup'},
 	'UPDATE pg_authid');
-refused('sup', 'SET SESSION AUTHORIZATION bob; SET deletion_firewall.max_rows = -1',
+refused_as('sup', 'SET SESSION AUTHORIZATION bob; SET deletion_firewall.max_rows = -1',
 	'SET SESSION AUTHORIZATION bob, then SET');
-refused('sup', 'DROP EXTENSION deletion_firewall', 'DROP EXTENSION');
+refused_as('sup', 'DROP EXTENSION deletion_firewall', 'DROP EXTENSION');
 is( $node->safe_psql(
 		'postgres',
 		q{SELECT count(*) FROM pg_auth_members
