@@ -26,10 +26,12 @@
 
 #include "commands/dbcommands.h"
 
+#include "access/xact.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 
 typedef struct Confirmation
@@ -128,6 +130,14 @@ dfw_result_reason(DfwTokenResult r)
 void
 dfw_statement_begin(void)
 {
+	/*
+	 * A tag granted or revoked by another session applies from this
+	 * statement on, even inside a transaction block: take in the catalog
+	 * invalidations now (cheap when there are none).
+	 */
+	if (IsTransactionState())
+		AcceptInvalidationMessages();
+
 	stmt_id++;
 	/* only the flags: this runs for every statement of every role */
 	for (int i = 0; i < lengthof(confirmed); i++)

@@ -97,6 +97,17 @@ $node->safe_psql('postgres', 'REVOKE deletion_firewall_agent FROM carol');
 $carol->query('DROP TABLE public.t3');
 is($carol->{stderr}, '', 'tag revoked while connected: next statement allowed');
 is(exists_table('public.t3'), 'f', 'public.t3 dropped by the human');
+
+# ... and inside an open transaction block too
+$carol->query('BEGIN');
+$node->safe_psql('postgres', 'GRANT deletion_firewall_agent TO carol');
+$node->safe_psql('postgres',
+	'CREATE TABLE public.t4 (a int); ALTER TABLE public.t4 OWNER TO carol');
+$carol->{stderr} = '';
+$carol->query('TRUNCATE public.t4');
+like($carol->{stderr}, qr/deletion_firewall refused truncate of public\.t4 for agent "carol"/,
+	'tag granted while a transaction block is open: next statement refused');
+$carol->query('ROLLBACK');
 $carol->quit;
 
 # --- the extended protocol (Parse/Bind/Execute, prepared and unnamed):
