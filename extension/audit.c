@@ -188,6 +188,8 @@ dfw_blocked_remember(const char *request_id, const char *action,
 	b->rows = rows;
 	strlcpy(b->statement, debug_query_string ? debug_query_string : "",
 			sizeof(b->statement));
+	b->statement_cut = debug_query_string &&
+		strlen(debug_query_string) >= sizeof(b->statement);
 	strlcpy(b->reason, reason, sizeof(b->reason));
 	b->stmt_hash = stmt_hash;
 	LWLockRelease(audit->lock);

@@ -43,6 +43,16 @@
  */
 #define dfw_member_nosuper(member, role)	is_member_of_role_nosuper(member, role)
 
+/*
+ * Rows a relation's backend-local statistics counted as updated and already
+ * moved out of the (sub)transaction levels: renamed in 16.
+ */
+#if PG_VERSION_NUM >= 160000
+#define DFW_TABSTAT_UPDATED(ps)		((ps)->counts.tuples_updated)
+#else
+#define DFW_TABSTAT_UPDATED(ps)		((ps)->t_counts.t_tuples_updated)
+#endif
+
 /* PG_MODULE_MAGIC_EXT arrived in 18. */
 #if PG_VERSION_NUM >= 180000
 #define DFW_MODULE_MAGIC	PG_MODULE_MAGIC_EXT(.name = "deletion_firewall", .version = DFW_VERSION)

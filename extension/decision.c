@@ -132,10 +132,10 @@ dfw_statement_begin(void)
 {
 	/*
 	 * A tag granted or revoked by another session applies from this
-	 * statement on, even inside a transaction block: take in the catalog
-	 * invalidations now (cheap when there are none).
+	 * statement on.  A new transaction has just taken in the catalog
+	 * invalidations; inside a transaction block, take them in now.
 	 */
-	if (IsTransactionState())
+	if (IsTransactionBlock() && IsTransactionState())
 		AcceptInvalidationMessages();
 
 	stmt_id++;

@@ -48,7 +48,7 @@
 #define DFW_TOKEN_HEXLEN	32		/* 128 random bits, hex */
 #define DFW_ID_LEN			24		/* "tok_..." / "req_..." + NUL */
 #define DFW_PATTERN_LEN		512
-#define DFW_STMT_LEN		512
+#define DFW_STMT_LEN		1024
 #define DFW_TEXT_LEN		256
 #define DFW_HASH_LEN		32		/* SHA-256 */
 
@@ -86,7 +86,8 @@ extern bool dfw_object_is_exempt(const ObjectAddress *addr);
 extern void dfw_remember_created(const ObjectAddress *addr);
 extern bool dfw_object_existed_before(const ObjectAddress *addr);
 extern Oid	dfw_new_object_namespace(const ObjectAddress *addr);
-extern bool dfw_pattern_matches(const char *pattern, const char *identity);
+extern bool dfw_pattern_matches(const char *pattern, const char *identity,
+								bool is_schema);
 extern bool dfw_target_covered(const DfwTarget *t, const char *pattern);
 extern bool dfw_is_extension_object(const ObjectAddress *addr);
 extern bool dfw_class_has_properties(Oid classId);
@@ -160,6 +161,7 @@ extern void dfw_flush_pending(void);
 /* ---- rowcount.c ---- */
 extern void dfw_rowcount_init(void);
 extern void dfw_rowcount_reset(void);
+extern bool dfw_rowcount_active(void);
 struct QueryDesc;
 extern void dfw_rowcount_start(struct QueryDesc *queryDesc, int eflags);
 extern void dfw_rowcount_alter_type(Node *parsetree);
@@ -169,6 +171,7 @@ extern void dfw_tamper_check_utility(Node *parsetree);
 extern void dfw_tamper_check_object(int access, const ObjectAddress *addr);
 extern void dfw_tamper_check_new_object(const ObjectAddress *addr);
 extern void dfw_tamper_check_function(Oid fn_oid);
+extern void dfw_tamper_check_extension_function(Oid fn_oid);
 
 /*
  * The built-in functions dfw_tamper_check_function() refuses: lo_import,
@@ -211,6 +214,7 @@ typedef struct DfwBlocked
 	char		target[DFW_PATTERN_LEN];	/* identities, one a line */
 	int64		rows;
 	char		statement[DFW_STMT_LEN];
+	bool		statement_cut;	/* longer than what we keep: not approvable */
 	char		reason[32];
 	uint64		stmt_hash;
 } DfwBlocked;

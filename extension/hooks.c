@@ -31,6 +31,7 @@
 #include "deletion_firewall.h"
 
 #include "access/xact.h"
+#include "access/transam.h"
 #include "catalog/dependency.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_authid.h"
@@ -71,44 +72,45 @@ pending_clear(void)
 		MemoryContextReset(pending_cxt);
 }
 
-/* Decide on everything queued: one request per action. */
+/*
+ * Decide on what was queued from position "from" on: one request per
+ * action.  Allowed entries leave the queue; on a refusal they stay, so that
+ * a refusal caught by the agent's own code (a PL/pgSQL exception block in a
+ * trigger or event trigger run by the command) cannot make the command's
+ * removals go undecided: the subtransaction the refusal rolls back forgets
+ * only its own entries (dfw_subxact_callback), and the command that queued
+ * the rest decides them again when it ends.
+ */
+static void
+flush_pending_from(int from)
+{
+	static const int actions[] = {DFW_ACT_DROP, DFW_ACT_TRUNCATE};
+
+	if (list_length(pending) <= from)
+		return;
+	for (int i = 0; i < lengthof(actions); i++)
+	{
+		List	   *targets = NIL;
+
+		for (int j = from; j < list_length(pending); j++)
+		{
+			Pending    *p = list_nth(pending, j);
+
+			if (p->action == actions[i])
+				targets = lappend(targets, p->target);
+		}
+		dfw_decide(actions[i], targets, -1);
+	}
+	pending = list_truncate(pending, from);
+	if (pending == NIL)
+		pending_clear();
+}
+
+/* Decide on everything queued. */
 void
 dfw_flush_pending(void)
 {
-	static const int actions[] = {DFW_ACT_DROP, DFW_ACT_TRUNCATE};
-	List	   *work = pending;
-
-	if (work == NIL)
-		return;
-	pending = NIL;				/* a refusal must not leave it queued */
-	PG_TRY();
-	{
-		for (int i = 0; i < lengthof(actions); i++)
-		{
-			List	   *targets = NIL;
-			ListCell   *lc;
-
-			foreach(lc, work)
-			{
-				Pending    *p = lfirst(lc);
-
-				if (p->action == actions[i])
-					targets = lappend(targets, p->target);
-			}
-			dfw_decide(actions[i], targets, -1);
-		}
-	}
-	PG_CATCH();
-	{
-		/*
-		 * PG_CATCH, not PG_FINALLY: gcc 12 -Wextra warns on 17's and 18's
-		 * headers that PG_FINALLY's _do_rethrow might be clobbered.
-		 */
-		pending_clear();
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	pending_clear();
+	flush_pending_from(0);
 }
 
 static bool
@@ -151,7 +153,7 @@ guard_removal(int action, Oid classId, Oid objectId, int subId)
 	MemoryContextSwitchTo(old);
 
 	if (decided_at_once(classId))
-		dfw_flush_pending();
+		flush_pending_from(list_length(pending) - 1);
 }
 
 /* ---------------- statements ---------------- */
@@ -198,16 +200,20 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_CATCH();
 	{
+		/*
+		 * The failed command's entries stay queued: its subtransaction or
+		 * transaction, rolled back by this error, forgets them.  Dropping
+		 * them here would let an error caught inside the same subtransaction
+		 * leave its removals undecided.
+		 */
 		dfw_nesting_level--;
-		/* what the failed command queued was rolled back with it */
-		pending = list_truncate(pending, saved_len);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	dfw_nesting_level--;
 
-	if (pending != NIL)
-		dfw_flush_pending();
+	/* decide what this command (and what it ran) removed */
+	flush_pending_from(saved_len);
 }
 
 /* ---------------- object access ---------------- */
@@ -228,7 +234,14 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			{
 				ObjectAccessDrop *drop = (ObjectAccessDrop *) arg;
 
-				if (drop && (drop->dropflags & PERFORM_DELETION_INTERNAL))
+				/*
+				 * Internal deletions (table rewrites, transient tables) are
+				 * not removals anyone asked for -- except the cleanup of a
+				 * temporary schema (DISCARD TEMP), which may cascade to a
+				 * permanent object: that one is guarded like any other.
+				 */
+				if (drop && (drop->dropflags & PERFORM_DELETION_INTERNAL) &&
+					!(drop->dropflags & PERFORM_DELETION_SKIP_ORIGINAL))
 					break;
 				if (dfw_is_agent())
 					guard_removal(DFW_ACT_DROP, classId, objectId, subId);
@@ -242,6 +255,9 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			/* a constant test first: this runs for every function call */
 			if (DFW_FUNCTION_GUARDED(objectId) && dfw_is_agent())
 				dfw_tamper_check_function(objectId);
+			/* functions outside the core: a cached look at their symbol */
+			else if (objectId >= FirstNormalObjectId && dfw_is_agent())
+				dfw_tamper_check_extension_function(objectId);
 			break;
 		case OAT_POST_CREATE:
 		case OAT_POST_ALTER:
@@ -354,6 +370,16 @@ dfw_xact_callback(XactEvent event, void *arg)
 			/* nothing queued may commit undecided */
 			if (pending != NIL)
 				dfw_flush_pending();
+
+			/*
+			 * A COMMIT inside a procedure (CALL) of an agent's, after the
+			 * statement deleted or updated guarded rows: committing would
+			 * let part of a statement survive its later refusal.
+			 */
+			if (dfw_nesting_level > 0 && dfw_rowcount_active() &&
+				dfw_is_agent())
+				dfw_tamper_refuse("COMMIT inside a statement that deleted or updated rows",
+								  "A statement's changes are decided on as a whole; a procedure of an agent's may not commit part of them.");
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:

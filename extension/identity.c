@@ -168,16 +168,17 @@ dfw_agent_name(void)
 	return GetUserNameFromId(GetSessionUserId(), true);
 }
 
-/* Does a token restricted to role "agent" apply to this session? */
+/*
+ * Does a token restricted to role "agent" apply to this session?  Only the
+ * login counts: a superuser agent could SET ROLE or SET SESSION
+ * AUTHORIZATION to the agent a token was meant for.
+ */
 bool
 dfw_user_matches_agent(Oid agent)
 {
-	Oid			users[3];
-
 	if (!OidIsValid(agent))
 		return true;
-	session_users(users);
-	return any_user_member_of(users, agent);
+	return dfw_member_nosuper(GetAuthenticatedUserId(), agent);
 }
 
 /*

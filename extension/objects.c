@@ -196,6 +196,20 @@ owners_of(const ObjectAddress *addr)
 				/* a whole object's AUTO edge to a schema is not ownership */
 				if (dep->refclassid == NamespaceRelationId)
 					continue;
+
+				/*
+				 * A table belongs to the partitioned table it is attached
+				 * to only within one schema: otherwise an agent could attach
+				 * any table under one a token covers, after the token was
+				 * issued, and drop it with the token.
+				 */
+				if (cur->classId == RelationRelationId &&
+					dep->refclassid == RelationRelationId &&
+					cur->objectSubId == 0 && dep->refobjsubid == 0 &&
+					get_rel_namespace(cur->objectId) != get_rel_namespace(dep->refobjid) &&
+					get_rel_relkind(cur->objectId) != RELKIND_INDEX &&
+					get_rel_relkind(cur->objectId) != RELKIND_TOASTVALUE)
+					continue;
 				owner = palloc(sizeof(ObjectAddress));
 				owner->classId = dep->refclassid;
 				owner->objectId = dep->refobjid;
@@ -236,7 +250,7 @@ dfw_make_target(const ObjectAddress *addr)
  * a trailing '*' matches any suffix; 'schema.*' also names the schema.
  */
 bool
-dfw_pattern_matches(const char *pattern, const char *identity)
+dfw_pattern_matches(const char *pattern, const char *identity, bool is_schema)
 {
 	size_t		plen = strlen(pattern);
 
@@ -244,7 +258,8 @@ dfw_pattern_matches(const char *pattern, const char *identity)
 	{
 		if (strncmp(identity, pattern, plen - 1) == 0)
 			return true;
-		return plen >= 2 && pattern[plen - 2] == '.' &&
+		/* 'x.*' names schema x too -- not a database or role called x */
+		return is_schema && plen >= 2 && pattern[plen - 2] == '.' &&
 			strlen(identity) == plen - 2 &&
 			strncmp(identity, pattern, plen - 2) == 0;
 	}
@@ -257,10 +272,11 @@ dfw_target_covered(const DfwTarget *t, const char *pattern)
 {
 	ListCell   *lc;
 
-	if (dfw_pattern_matches(pattern, t->identity))
+	if (dfw_pattern_matches(pattern, t->identity,
+							t->addr.classId == NamespaceRelationId))
 		return true;
 	foreach(lc, t->covers)
-		if (dfw_pattern_matches(pattern, (char *) lfirst(lc)))
+		if (dfw_pattern_matches(pattern, (char *) lfirst(lc), false))
 			return true;
 	return false;
 }
@@ -350,6 +366,11 @@ dfw_object_is_exempt(const ObjectAddress *addr)
 		key.objectId = addr->objectId;
 		key.objectSubId = addr->objectSubId;
 		if (hash_search(created, &key, HASH_FIND, NULL) != NULL)
+			return true;
+		/* a column of a table the session created */
+		key.objectSubId = 0;
+		if (addr->objectSubId != 0 &&
+			hash_search(created, &key, HASH_FIND, NULL) != NULL)
 			return true;
 	}
 	return is_temp_object(addr);

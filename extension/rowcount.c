@@ -28,6 +28,8 @@
  */
 #include "deletion_firewall.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -38,6 +40,9 @@
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
+#include "pgstat.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -47,9 +52,11 @@ typedef struct Counter
 	ExecProcNodeMtd orig;
 	ModifyTableState *mt;
 	bool		is_merge;
+	bool		is_upsert;		/* INSERT ... ON CONFLICT DO UPDATE */
 	int			action;			/* DELETE or UPDATE; unused for MERGE */
 	double		merge_deleted;	/* MERGE counters already accounted */
 	double		merge_updated;
+	int64		upsert_updated; /* ON CONFLICT updates already accounted */
 	List	   *relids;			/* non-exempt result relations */
 	bool		noted[2];		/* relids added to the statement's set */
 	MemoryContextCallback cb;
@@ -83,6 +90,13 @@ dfw_rowcount_reset(void)
 	stmt_relids_version[0] = stmt_relids_version[1] = 1;
 	if (stmt_cxt)
 		MemoryContextReset(stmt_cxt);
+}
+
+/* Has the current statement deleted or updated guarded rows? */
+bool
+dfw_rowcount_active(void)
+{
+	return stmt_rows[0] > 0 || stmt_rows[1] > 0;
 }
 
 static List *
@@ -152,11 +166,63 @@ find_counter(PlanState *child)
 	return NULL;				/* keep compiler quiet */
 }
 
+/*
+ * Rows updated so far in the upsert's target, read from the backend-local
+ * table statistics (pgstat_count_heap_update counts every update, at every
+ * (sub)transaction level; the sum over the levels never goes down within a
+ * statement).  -1 when that cannot tell (track_counts off, a partitioned
+ * target): the caller then counts every row as an update, failing closed.
+ */
+static int64
+upsert_updates(Counter *c)
+{
+	int64		n = 0;
+
+	for (int i = 0; i < c->mt->mt_nrels; i++)
+	{
+		Relation	rel = c->mt->resultRelInfo[i].ri_RelationDesc;
+		PgStat_TableStatus *ps;
+
+		/* a partitioned target updates its partitions: count every row */
+		if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ||
+			!rel->pgstat_enabled)
+			return -1;
+		/* stats are attached to a relation at its first counted event */
+		if (rel->pgstat_info == NULL)
+			pgstat_assoc_relation(rel);
+		ps = rel->pgstat_info;
+		if (ps == NULL)
+			return -1;
+		n += DFW_TABSTAT_UPDATED(ps);
+		for (PgStat_TableXactStatus *t = ps->trans; t != NULL; t = t->upper)
+			n += t->tuples_updated;
+	}
+	return n;
+}
+
 static TupleTableSlot *
 counting_ExecProcNode(PlanState *child)
 {
 	Counter    *c = find_counter(child);
 	TupleTableSlot *slot;
+
+	if (c->is_upsert)
+	{
+		int64		now = upsert_updates(c);
+
+		if (now < 0)
+		{
+			/* no statistics to tell: every row may be an update */
+			slot = c->orig(child);
+			if (!TupIsNull(slot))
+				account(c, DFW_ACT_UPDATE, 1);
+			return slot;
+		}
+		/* rows upserted so far were processed before this pull */
+		account(c, DFW_ACT_UPDATE, now - c->upsert_updated);
+		c->upsert_updated = now;
+		return c->orig(child);
+	}
 
 	if (c->is_merge)
 	{
@@ -195,11 +261,14 @@ instrument_node(ModifyTableState *mt, EState *estate)
 	MemoryContext old;
 
 	/* reached twice (a subplan is also in es_subplanstates): count once */
+	bool		upsert = (op == CMD_INSERT &&
+						  ((ModifyTable *) mt->ps.plan)->onConflictAction == ONCONFLICT_UPDATE);
+
 	if (child == NULL || child->ExecProcNodeReal == counting_ExecProcNode)
 		return;
-	if (op != CMD_DELETE && op != CMD_UPDATE && op != CMD_MERGE)
+	if (op != CMD_DELETE && op != CMD_UPDATE && op != CMD_MERGE && !upsert)
 		return;
-	if (op == CMD_UPDATE && !dfw_guard_update)
+	if ((op == CMD_UPDATE || upsert) && !dfw_guard_update)
 		return;
 
 	for (int i = 0; i < mt->mt_nrels; i++)
@@ -222,6 +291,9 @@ instrument_node(ModifyTableState *mt, EState *estate)
 	c->orig = child->ExecProcNodeReal;
 	c->mt = mt;
 	c->is_merge = (op == CMD_MERGE);
+	c->is_upsert = upsert;
+	if (upsert)
+		c->upsert_updated = upsert_updates(c);
 	c->action = (op == CMD_DELETE) ? DFW_ACT_DELETE : DFW_ACT_UPDATE;
 	c->relids = list_copy(relids);
 	c->cb.func = counter_forget;
@@ -258,9 +330,6 @@ dfw_rowcount_start(QueryDesc *queryDesc, int eflags)
 
 	if (dfw_max_rows < 0 || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
-	if (queryDesc->operation == CMD_INSERT &&
-		!queryDesc->plannedstmt->hasModifyingCTE)
-		return;
 
 	if (stmt_cxt == NULL)
 		stmt_cxt = AllocSetContextCreate(TopMemoryContext,
@@ -270,6 +339,30 @@ dfw_rowcount_start(QueryDesc *queryDesc, int eflags)
 	find_modify_nodes(queryDesc->planstate, estate);
 	foreach(lc, estate->es_subplanstates)
 		find_modify_nodes((PlanState *) lfirst(lc), estate);
+}
+
+/*
+ * The tables made OF a composite type (CREATE TABLE ... OF, ALTER TABLE ...
+ * OF), which ALTER TYPE ... ALTER ATTRIBUTE ... CASCADE rewrites.
+ */
+static List *
+typed_tables(Oid typid)
+{
+	List	   *result = NIL;
+	Relation	classRel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key, Anum_pg_class_reloftype, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(typid));
+	classRel = table_open(RelationRelationId, AccessShareLock);
+	scan = systable_beginscan(classRel, InvalidOid, false, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		result = lappend_oid(result, ((Form_pg_class) GETSTRUCT(tup))->oid);
+	systable_endscan(scan);
+	table_close(classRel, AccessShareLock);
+	return result;
 }
 
 /*
@@ -302,7 +395,9 @@ dfw_rowcount_alter_type(Node *parsetree)
 	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, true);
 	if (!OidIsValid(relid))
 		return;					/* ALTER TABLE reports it */
-	if (stmt->relation->inh)
+	if (stmt->objtype == OBJECT_TYPE)
+		relids = typed_tables(get_rel_type_id(relid));	/* ... CASCADE */
+	else if (stmt->relation->inh)
 		relids = find_all_inheritors(relid, AccessShareLock, NULL);
 	else
 		relids = list_make1_oid(relid);

@@ -183,6 +183,13 @@ dfw_approve(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("deletion_firewall request \"%s\" cannot be approved", reqid)));
+	if (b.statement_cut)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("deletion_firewall request \"%s\" cannot be approved", reqid),
+				 errdetail("Its statement is longer than the %d bytes deletion_firewall.blocked shows, so nobody has seen all of it.",
+						   DFW_STMT_LEN - 1),
+				 errhint("Issue a token with deletion_firewall.confirm() instead.")));
 	if (PG_ARGISNULL(1))
 		bad_argument("valid_for must not be null", NULL);
 	secs = lifetime_seconds(PG_GETARG_INTERVAL_P(1));

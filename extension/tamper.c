@@ -37,18 +37,29 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/catalog.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_depend.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_node.h"
 #include "utils/acl.h"
 #include "parser/parse_func.h"
+#include "parser/parse_type.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 void
@@ -282,6 +293,60 @@ check_copy_into_catalog(CopyStmt *c)
 						  "Agents may not insert, update or delete rows of system catalogs.");
 }
 
+static bool
+type_is_temporary(Oid typid)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	bool		temp = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		temp = isAnyTempNamespace(((Form_pg_type) GETSTRUCT(tup))->typnamespace);
+		ReleaseSysCache(tup);
+	}
+	return temp;
+}
+
+/*
+ * ALTER TABLE on a permanent table that would make it (or one of its
+ * columns) depend on a temporary type: the cleanup of the temporary schema
+ * at the end of the session would then drop the table (ALTER TABLE ... OF)
+ * or the column, with its data, as an internal deletion nobody decides on.
+ */
+static void
+check_temp_type_use(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+	Oid			relid;
+
+	if (stmt->objtype != OBJECT_TABLE)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid) ||
+		get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+		TypeName   *tn = NULL;
+		Oid			typid;
+
+		if (cmd->subtype == AT_AddOf && cmd->def && IsA(cmd->def, TypeName))
+			tn = (TypeName *) cmd->def;
+		else if ((cmd->subtype == AT_AlterColumnType ||
+				  cmd->subtype == AT_AddColumn) &&
+				 cmd->def && IsA(cmd->def, ColumnDef))
+			tn = ((ColumnDef *) cmd->def)->typeName;
+		if (tn == NULL)
+			continue;
+		typid = LookupTypeNameOid(NULL, tn, true);
+		if (OidIsValid(typid) && type_is_temporary(typid))
+			dfw_tamper_refuse(psprintf("making table \"%s\" depend on a temporary type",
+									   get_rel_name(relid)),
+							  "The end of the session would drop it, or its column, with the temporary type.");
+	}
+}
+
 void
 dfw_tamper_check_utility(Node *parsetree)
 {
@@ -304,6 +369,10 @@ dfw_tamper_check_utility(Node *parsetree)
 				if (s->kind == VAR_RESET_ALL)
 					dfw_tamper_refuse("ALTER DATABASE ... RESET ALL",
 									  "It would remove the database's deletion_firewall settings.");
+				if (s->name && (pg_strcasecmp(s->name, "role") == 0 ||
+								pg_strcasecmp(s->name, "session_authorization") == 0))
+					dfw_tamper_refuse(psprintf("ALTER DATABASE ... SET %s", s->name),
+									  "It would make everyone who connects to the database act as another role.");
 				break;
 			}
 		case T_AlterSystemStmt:
@@ -327,6 +396,10 @@ dfw_tamper_check_utility(Node *parsetree)
 			if (strcmp(((AlterExtensionContentsStmt *) parsetree)->extname, "deletion_firewall") == 0)
 				dfw_tamper_refuse("ALTER EXTENSION deletion_firewall",
 								  "Agents may not create, alter or drop the firewall's extension.");
+			/* membership widens what a token for the extension covers */
+			if (((AlterExtensionContentsStmt *) parsetree)->action > 0)
+				dfw_tamper_refuse("ALTER EXTENSION ... ADD",
+								  "An object added to an extension would be covered by a token for the extension.");
 			break;
 		case T_DropStmt:
 			{
@@ -378,6 +451,7 @@ dfw_tamper_check_utility(Node *parsetree)
 			break;
 		case T_AlterTableStmt:
 			check_named_relation(((AlterTableStmt *) parsetree)->relation);
+			check_temp_type_use((AlterTableStmt *) parsetree);
 			break;
 		case T_ViewStmt:
 			check_named_relation(((ViewStmt *) parsetree)->view);
@@ -483,6 +557,92 @@ dfw_tamper_check_function(Oid fn_oid)
 		default:
 			break;
 	}
+}
+
+/*
+ * C functions of contrib extensions a human may have installed that would
+ * let an agent around the firewall: a connection back into the server as
+ * another role (dblink: over a trusting pg_hba line, a superuser agent can
+ * come back as a human), rows destroyed below the executor (pg_surgery),
+ * server files written or removed (adminpack).
+ */
+static const char *const refused_c_functions[] = {
+	"dblink_connect", "dblink_connect_u", "dblink_exec", "dblink_record",
+	"dblink_send_query",
+	"heap_force_kill", "heap_force_freeze",
+	"pg_file_write", "pg_file_write_v1_1", "pg_file_rename",
+	"pg_file_rename_v1_1", "pg_file_unlink", "pg_file_unlink_v1_1",
+	"pg_file_sync",
+	NULL
+};
+
+/* Is fn_oid a C function in refused_c_functions?  Cached per function. */
+static bool
+c_function_refused(Oid fn_oid, char **name)
+{
+	static HTAB *cache = NULL;
+	typedef struct
+	{
+		Oid			fn;
+		bool		refused;
+		char		name[NAMEDATALEN];
+	} Entry;
+	Entry	   *e;
+	bool		found;
+
+	if (cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(Entry);
+		ctl.hcxt = TopMemoryContext;
+		cache = hash_create("deletion_firewall functions", 64, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(cache, &fn_oid, HASH_ENTER, &found);
+	if (!found)
+	{
+		HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+
+		e->refused = false;
+		e->name[0] = '\0';
+		if (HeapTupleIsValid(tup))
+		{
+			Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+
+			if (proc->prolang == ClanguageId)
+			{
+				bool		isnull;
+				Datum		src = SysCacheGetAttr(PROCOID, tup,
+												  Anum_pg_proc_prosrc, &isnull);
+
+				if (!isnull)
+				{
+					char	   *sym = TextDatumGetCString(src);
+
+					for (int i = 0; refused_c_functions[i]; i++)
+						if (strcmp(sym, refused_c_functions[i]) == 0)
+							e->refused = true;
+				}
+				strlcpy(e->name, NameStr(proc->proname), NAMEDATALEN);
+			}
+			ReleaseSysCache(tup);
+		}
+	}
+	*name = e->name;
+	return e->refused;
+}
+
+/* Calls of functions outside the core an agent may not make. */
+void
+dfw_tamper_check_extension_function(Oid fn_oid)
+{
+	char	   *name;
+
+	if (c_function_refused(fn_oid, &name))
+		dfw_tamper_refuse(psprintf("calling %s()", name),
+						  "It would let an agent act as another role, destroy rows below the executor, or write server files.");
 }
 
 /* Creating, altering or dropping the extension's objects, or catalogs. */
