@@ -128,14 +128,16 @@ dfw_result_reason(DfwTokenResult r)
 }
 
 void
-dfw_statement_begin(void)
+dfw_statement_begin(bool may_write)
 {
 	/*
 	 * A tag granted or revoked by another session applies from this
 	 * statement on.  A new transaction has just taken in the catalog
-	 * invalidations; inside a transaction block, take them in now.
+	 * invalidations; inside a transaction block, take them in now, for a
+	 * statement that may write (a plain SELECT, BEGIN or COMMIT need not
+	 * pay for it).
 	 */
-	if (IsTransactionBlock() && IsTransactionState())
+	if (may_write && IsTransactionBlock() && IsTransactionState())
 		AcceptInvalidationMessages();
 
 	stmt_id++;

@@ -144,7 +144,7 @@ extern void dfw_lock_shared(void);
 extern void dfw_unlock(void);
 
 /* ---- decision.c ---- */
-extern void dfw_statement_begin(void);
+extern void dfw_statement_begin(bool may_write);
 extern uint64 dfw_statement_id(void);
 extern void dfw_set_statement_text(const char *text);
 extern void dfw_decide(int action, List *targets, int64 rows);

@@ -22,9 +22,11 @@
  * internally (PERFORM_DELETION_INTERNAL: rewrites, transient tables) are
  * not removals asked for by anyone and are not guarded.
  *
- * Nesting: dfw_nesting_level counts ProcessUtility, ExecutorRun and
- * ExecutorFinish frames, kept right on error with PG_FINALLY.  A hook
- * entered at level 0 starts a new top-level statement.
+ * Statements: dfw_nesting_level counts ProcessUtility frames, kept right
+ * on error with PG_CATCH.  A utility command entered at level 0, or a query
+ * started at level 0 that is one of the active portal's own statements (not
+ * one a function runs through SPI), starts a new top-level statement.  No
+ * executor-run frame is counted, so queries pay no PG_TRY.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +44,8 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "tcop/utility.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
 #include "utils/memutils.h"
 
 int			dfw_nesting_level = 0;
@@ -59,7 +63,6 @@ static MemoryContext pending_cxt = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
-static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 
 /* ---------------- the queue of removals ---------------- */
@@ -158,14 +161,28 @@ guard_removal(int action, Oid classId, Oid objectId, int subId)
 
 /* ---------------- statements ---------------- */
 
+/*
+ * Is this query a client's statement, not one run by a function, trigger
+ * or rule action on behalf of another?  The portal being run holds the
+ * client's statements; queries run through SPI or SQL functions are not
+ * among them.  Outside any portal (deferred triggers fired at COMMIT) a
+ * query counts as a statement of its own.
+ */
+static bool
+top_level_query(QueryDesc *queryDesc)
+{
+	return ActivePortal == NULL ||
+		list_member_ptr(ActivePortal->stmts, queryDesc->plannedstmt);
+}
+
 static void
-maybe_begin_statement(void)
+maybe_begin_statement(bool may_write)
 {
 	if (dfw_nesting_level == 0)
 	{
 		if (pending != NIL)
 			dfw_flush_pending();
-		dfw_statement_begin();
+		dfw_statement_begin(may_write);
 	}
 }
 
@@ -179,7 +196,7 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	int			saved_len;
 
-	maybe_begin_statement();
+	maybe_begin_statement(!IsA(pstmt->utilityStmt, TransactionStmt));
 
 	if (dfw_is_agent())
 	{
@@ -292,9 +309,12 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 static void
 dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	bool		writes = (queryDesc->operation != CMD_SELECT ||
+						  queryDesc->plannedstmt->hasModifyingCTE);
 	bool		agent_writes;
 
-	maybe_begin_statement();
+	if (top_level_query(queryDesc))
+		maybe_begin_statement(writes);
 
 	/*
 	 * Only an agent's writes concern us.  Writes to system catalogs are
@@ -303,8 +323,7 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	 * FROM, the one write that checks permissions without ExecutorStart, is
 	 * checked in ProcessUtility.)
 	 */
-	agent_writes = (queryDesc->operation != CMD_SELECT ||
-					queryDesc->plannedstmt->hasModifyingCTE) && dfw_is_agent();
+	agent_writes = writes && dfw_is_agent();
 	if (agent_writes)
 		dfw_tamper_check_perms(queryDesc->plannedstmt->rtable,
 							   DFW_PERMINFOS(queryDesc->plannedstmt));
@@ -318,42 +337,15 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 static void
-dfw_ExecutorRun(DFW_EXECUTOR_RUN_ARGS)
-{
-	dfw_nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ExecutorRun)
-			DFW_EXECUTOR_RUN_CALL(prev_ExecutorRun);
-		else
-			DFW_EXECUTOR_RUN_CALL(standard_ExecutorRun);
-	}
-	PG_FINALLY();
-	{
-		dfw_nesting_level--;
-	}
-	PG_END_TRY();
-}
-
-static void
 dfw_ExecutorFinish(QueryDesc *queryDesc)
 {
-	dfw_nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
-	}
-	PG_FINALLY();
-	{
-		dfw_nesting_level--;
-	}
-	PG_END_TRY();
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
 
 	/* removals made by functions (lo_unlink) in a top-level query */
-	if (dfw_nesting_level == 0 && pending != NIL)
+	if (pending != NIL && dfw_nesting_level == 0 && top_level_query(queryDesc))
 		dfw_flush_pending();
 }
 
@@ -431,8 +423,6 @@ dfw_hooks_init(void)
 	object_access_hook = dfw_object_access;
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = dfw_ExecutorStart;
-	prev_ExecutorRun = ExecutorRun_hook;
-	ExecutorRun_hook = dfw_ExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = dfw_ExecutorFinish;
 	RegisterXactCallback(dfw_xact_callback, NULL);

@@ -122,7 +122,9 @@ dfw_is_agent(void)
 	session_users(users);
 	agent = cached_role_oid(&agent_role_cache, dfw_agent_role);
 	if (agent_cache_valid && agent_cache_role == agent &&
-		memcmp(agent_cache_users, users, sizeof(users)) == 0)
+		agent_cache_users[0] == users[0] &&
+		agent_cache_users[1] == users[1] &&
+		agent_cache_users[2] == users[2])
 		return agent_cache_answer;
 
 	agent_cache_answer = OidIsValid(agent) && any_user_member_of(users, agent);
