@@ -59,6 +59,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
@@ -576,11 +577,23 @@ static const char *const refused_c_functions[] = {
 	NULL
 };
 
+static HTAB *c_function_cache = NULL;
+static bool c_function_cache_stale = false;
+
+/*
+ * A function was created, replaced or dropped: look again.  (Only a flag:
+ * this can run in the middle of c_function_refused's own catalog lookup.)
+ */
+static void
+c_function_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
+{
+	c_function_cache_stale = true;
+}
+
 /* Is fn_oid a C function in refused_c_functions?  Cached per function. */
 static bool
 c_function_refused(Oid fn_oid, char **name)
 {
-	static HTAB *cache = NULL;
 	typedef struct
 	{
 		Oid			fn;
@@ -590,17 +603,23 @@ c_function_refused(Oid fn_oid, char **name)
 	Entry	   *e;
 	bool		found;
 
-	if (cache == NULL)
+	if (c_function_cache != NULL && c_function_cache_stale)
+	{
+		hash_destroy(c_function_cache);
+		c_function_cache = NULL;
+	}
+	c_function_cache_stale = false;
+	if (c_function_cache == NULL)
 	{
 		HASHCTL		ctl;
 
 		ctl.keysize = sizeof(Oid);
 		ctl.entrysize = sizeof(Entry);
 		ctl.hcxt = TopMemoryContext;
-		cache = hash_create("deletion_firewall functions", 64, &ctl,
-							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		c_function_cache = hash_create("deletion_firewall functions", 64, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	e = hash_search(cache, &fn_oid, HASH_ENTER, &found);
+	e = hash_search(c_function_cache, &fn_oid, HASH_ENTER, &found);
 	if (!found)
 	{
 		HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
@@ -714,4 +733,5 @@ dfw_tamper_check_perms(List *rangeTable, List *permInfos)
 void
 dfw_tamper_init(void)
 {
+	CacheRegisterSyscacheCallback(PROCOID, c_function_cache_reset, (Datum) 0);
 }
