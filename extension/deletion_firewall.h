@@ -126,6 +126,7 @@ typedef enum DfwTokenResult
 } DfwTokenResult;
 
 extern Size dfw_tokens_shmem_size(void);
+extern int	dfw_tokens_slots(void);
 extern void dfw_tokens_shmem_init(void);
 extern char *dfw_token_issue(const DfwTokenView *spec, char *token_id_out);
 extern bool dfw_token_revoke(const char *token_id);

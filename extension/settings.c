@@ -6,7 +6,8 @@
  * Who may change each setting is the SPEC's (see README, "Settings"): the
  * configuration file only (enabled, agent_role, approver_role,
  * max_valid_for), superusers too (max_rows, guard_update, per role and
- * database as well), anyone (token), server start (max_tokens).  Agents may
+ * database as well), anyone (token), server start (max_tokens, enforced by
+ * its check hook against the shared memory already sized).  Agents may
  * change none but the token, superuser agents included, whatever route the
  * new value takes -- SET, set_config() under any name, a function's SET
  * clause, connection options, ALTER ROLE/DATABASE ... SET -- because all of
@@ -125,6 +126,28 @@ check_max_valid_for(int *newval, void **extra, GucSource source)
 	return check_setting("deletion_firewall.max_valid_for", source, CONFIG_FILE_ONLY);
 }
 
+/*
+ * max_tokens sizes shared memory: it behaves as PGC_POSTMASTER (changed
+ * only by a restart), but is declared PGC_USERSET like the others so that
+ * an agent's set_config() of it is the firewall's 42501 too.
+ */
+static bool
+check_max_tokens(int *newval, void **extra, GucSource source)
+{
+	int			slots;
+
+	if (!check_setting("deletion_firewall.max_tokens", source, CONFIG_FILE_ONLY))
+		return false;
+	slots = dfw_tokens_slots();
+	if (slots > 0 && *newval != slots)
+	{
+		GUC_check_errcode(ERRCODE_CANT_CHANGE_RUNTIME_PARAM);
+		GUC_check_errmsg("parameter \"deletion_firewall.max_tokens\" cannot be changed without restarting the server");
+		return false;
+	}
+	return true;
+}
+
 static bool
 check_max_rows(int *newval, void **extra, GucSource source)
 {
@@ -223,8 +246,8 @@ dfw_settings_init(void)
 							NULL,
 							&dfw_max_tokens,
 							1024, 16, 1000000,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
+							PGC_USERSET, 0,
+							check_max_tokens, NULL, NULL);
 
 	DefineCustomStringVariable("deletion_firewall.token",
 							   "The session's confirmation token.",

@@ -71,6 +71,13 @@ dfw_tokens_shmem_init(void)
 	}
 }
 
+/* Slots in shared memory, or 0 before it is set up. */
+int
+dfw_tokens_slots(void)
+{
+	return dfw_shared ? dfw_shared->nslots : 0;
+}
+
 static void
 require_shmem(void)
 {

@@ -138,3 +138,11 @@ SELECT attname FROM pg_attribute WHERE attrelid = 'rt.mine'::regclass
 DROP DATABASE rt;
 DROP EXTENSION pg_surgery;
 DROP ROLE rt_super;
+
+-- 12. the server-start setting too is the firewall's refusal for an agent
+\c - agent
+\set VERBOSITY terse
+SELECT set_config('deletion_firewall.max_tokens', '50', false);
+\c - postgres
+SET deletion_firewall.max_tokens = 50;
+SHOW deletion_firewall.max_tokens;
