@@ -16,19 +16,6 @@
 #endif
 
 /*
- * ExecutorRun lost its execute_once argument in 18.
- */
-#if PG_VERSION_NUM >= 180000
-#define DFW_EXECUTOR_RUN_ARGS	QueryDesc *queryDesc, ScanDirection direction, \
-								uint64 count
-#define DFW_EXECUTOR_RUN_CALL(fn)	fn(queryDesc, direction, count)
-#else
-#define DFW_EXECUTOR_RUN_ARGS	QueryDesc *queryDesc, ScanDirection direction, \
-								uint64 count, bool execute_once
-#define DFW_EXECUTOR_RUN_CALL(fn)	fn(queryDesc, direction, count, execute_once)
-#endif
-
-/*
  * Permission info moved from the range table to PlannedStmt.permInfos in 16.
  */
 #if PG_VERSION_NUM >= 160000
@@ -37,10 +24,7 @@
 #define DFW_PERMINFOS(pstmt)	NIL
 #endif
 
-/*
- * Role membership: 16 moved the "is member of, superuser ignored" check
- * unchanged; keep one name for it.
- */
+/* "Is member of, directly or not, superuser ignored": one name for it. */
 #define dfw_member_nosuper(member, role)	is_member_of_role_nosuper(member, role)
 
 /*

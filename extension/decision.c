@@ -40,7 +40,6 @@ typedef struct Confirmation
 	DfwTokenView v;
 } Confirmation;
 
-static uint64 stmt_id = 1;
 static Confirmation confirmed[4];	/* indexed by action bit position */
 
 static int
@@ -140,17 +139,10 @@ dfw_statement_begin(bool may_write)
 	if (may_write && IsTransactionBlock() && IsTransactionState())
 		AcceptInvalidationMessages();
 
-	stmt_id++;
 	/* only the flags: this runs for every statement of every role */
 	for (int i = 0; i < lengthof(confirmed); i++)
 		confirmed[i].valid = false;
 	dfw_rowcount_reset();
-}
-
-uint64
-dfw_statement_id(void)
-{
-	return stmt_id;
 }
 
 /*

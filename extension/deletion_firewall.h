@@ -146,8 +146,6 @@ extern void dfw_unlock(void);
 
 /* ---- decision.c ---- */
 extern void dfw_statement_begin(bool may_write);
-extern uint64 dfw_statement_id(void);
-extern void dfw_set_statement_text(const char *text);
 extern void dfw_decide(int action, List *targets, int64 rows);
 extern bool dfw_rows_confirmed(int action, int64 rows);
 extern const char *dfw_action_name(int action);
@@ -160,7 +158,6 @@ extern int	dfw_nesting_level;
 extern void dfw_flush_pending(void);
 
 /* ---- rowcount.c ---- */
-extern void dfw_rowcount_init(void);
 extern void dfw_rowcount_reset(void);
 extern bool dfw_rowcount_active(void);
 struct QueryDesc;

@@ -67,7 +67,6 @@ _PG_init(void)
 	dfw_identity_init();
 	dfw_objects_init();
 	dfw_hooks_init();
-	dfw_rowcount_init();
 	dfw_tamper_init();
 
 	prev_shmem_request_hook = shmem_request_hook;

@@ -436,8 +436,3 @@ dfw_rowcount_alter_type(Node *parsetree)
 	if (rows > dfw_max_rows)
 		dfw_decide(DFW_ACT_UPDATE, targets_of(counted), rows);
 }
-
-void
-dfw_rowcount_init(void)
-{
-}
