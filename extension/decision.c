@@ -17,8 +17,8 @@
  *	2. an approval attached to this very session for this statement text;
  *	3. the token in deletion_firewall.token, one use of which is spent.
  *
- * A statement, here, is a top-level statement: the hooks call
- * dfw_statement_begin() whenever they are entered at nesting level 0.
+ * A statement, here, is a top-level statement: hooks.c calls
+ * dfw_statement_begin() for each client statement (see its header).
  *
  *-------------------------------------------------------------------------
  */

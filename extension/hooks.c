@@ -20,7 +20,10 @@
  * that take effect outside the transaction (DROP DATABASE, TABLESPACE,
  * SUBSCRIPTION) are decided on at once.  Deletions the server makes
  * internally (PERFORM_DELETION_INTERNAL: rewrites, transient tables) are
- * not removals asked for by anyone and are not guarded.
+ * not removals asked for by anyone and are not guarded -- except the
+ * cleanup of a temporary schema (DISCARD TEMP), which may reach a
+ * permanent object.  A refusal caught inside the command (an exception
+ * block in a trigger it fires) leaves the command's own entries queued.
  *
  * Statements: dfw_nesting_level counts ProcessUtility frames, kept right
  * on error with PG_CATCH.  A utility command entered at level 0, or a query
