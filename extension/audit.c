@@ -16,6 +16,8 @@
 
 #include "commands/dbcommands.h"
 #include "utils/acl.h"
+#include "common/hashfn.h"
+#include "utils/backend_status.h"
 
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -59,15 +61,44 @@ dfw_audit_shmem_init(void)
 	}
 }
 
-void
-dfw_new_request_id(char *out)
-{
-	uint8		b[5];
+/*
+ * Request ids.  A request id names a refusal for approve(); it is no
+ * secret (only an approver can approve).  It is derived from what was
+ * refused -- database, agent, action, statement text -- and the refusal's
+ * ordinal in this backend, then made unique among the remembered requests
+ * under the lock: so the same test run gives the same ids (the primary
+ * message carries one, and expected output can show it), while two live
+ * requests never share one.
+ */
+static uint32 refusals_in_backend = 0;
 
-	if (!pg_strong_random(b, sizeof(b)))
-		memset(b, 0, sizeof(b));
-	snprintf(out, DFW_ID_LEN, "req_%02x%02x%02x%02x%02x",
-			 b[0], b[1], b[2], b[3], b[4]);
+static void
+request_id_candidate(char *out, const char *action, const char *dbname,
+					 const char *agent, uint32 salt)
+{
+	const char *stmt = debug_query_string ? debug_query_string : "";
+	uint64		h;
+
+	h = hash_bytes_extended((const unsigned char *) stmt, strlen(stmt),
+							refusals_in_backend);
+	h = hash_combine64(h, hash_bytes_extended((const unsigned char *) dbname,
+											  strlen(dbname), salt));
+	h = hash_combine64(h, hash_bytes_extended((const unsigned char *) agent,
+											  strlen(agent), 0));
+	h = hash_combine64(h, hash_bytes_extended((const unsigned char *) action,
+											  strlen(action), 0));
+	snprintf(out, DFW_ID_LEN, "req_%010llx",
+			 (unsigned long long) (h & UINT64CONST(0xffffffffff)));
+}
+
+/* Caller holds audit->lock. */
+static bool
+request_id_taken(const char *id)
+{
+	for (int i = 0; i < DFW_BLOCKED; i++)
+		if (strcmp(audit->blocked[i].request_id, id) == 0)
+			return true;
+	return false;
 }
 
 static void
@@ -161,8 +192,12 @@ dfw_audit(const char *event, const char *action, const char *target,
 	LWLockRelease(audit->lock);
 }
 
+/*
+ * Remember a refusal as a request an approver can approve; its new id goes
+ * to request_id (DFW_ID_LEN bytes).
+ */
 void
-dfw_blocked_remember(const char *request_id, const char *action,
+dfw_blocked_remember(char *request_id, const char *action,
 					 const char *target, int64 rows, const char *reason,
 					 uint64 stmt_hash)
 {
@@ -170,10 +205,19 @@ dfw_blocked_remember(const char *request_id, const char *action,
 	const char *agent = dfw_agent_name();
 	Oid			agent_oid = agent ? get_role_oid(agent, true) : InvalidOid;
 	const char *dbname = current_dbname();
+	uint32		salt = 0;
 
+	refusals_in_backend++;
 	if (audit == NULL)
+	{
+		request_id_candidate(request_id, action, dbname, agent ? agent : "", 0);
 		return;
+	}
 	LWLockAcquire(audit->lock, LW_EXCLUSIVE);
+	do
+		request_id_candidate(request_id, action, dbname, agent ? agent : "",
+							 salt++);
+	while (request_id_taken(request_id));
 	b = &audit->blocked[audit->nblocked++ % DFW_BLOCKED];
 	memset(b, 0, sizeof(*b));
 	strlcpy(b->request_id, request_id, sizeof(b->request_id));
@@ -193,6 +237,25 @@ dfw_blocked_remember(const char *request_id, const char *action,
 	strlcpy(b->reason, reason, sizeof(b->reason));
 	b->stmt_hash = stmt_hash;
 	LWLockRelease(audit->lock);
+}
+
+/*
+ * Is the backend with this pid, started at this time, still connected?
+ * (A pid can be reused by a new backend: the start time tells them apart.)
+ */
+bool
+dfw_backend_alive(int pid, TimestampTz started)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
+
+		if (l && l->backendStatus.st_procpid == pid)
+			return l->backendStatus.st_proc_start_timestamp == started;
+	}
+	return false;
 }
 
 /* Copy out the rings, newest first, for the views.  Caller frees nothing. */

@@ -397,7 +397,6 @@ refuse(int action, List *targets, int64 rows, DfwTokenResult r,
 		what = psprintf("%s of %s", dfw_action_name(action),
 						names_text(shown, 3));
 
-	dfw_new_request_id(reqid);
 	dfw_blocked_remember(reqid, dfw_action_name(action),
 						 identities_lines(targets), rows,
 						 dfw_result_reason(r), statement_hash());
@@ -408,13 +407,14 @@ refuse(int action, List *targets, int64 rows, DfwTokenResult r,
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("deletion_firewall refused %s for agent \"%s\"", what, agent),
+			 errmsg("deletion_firewall refused %s for agent \"%s\": a human must approve request %s",
+					what, agent, reqid),
 			 errdetail("%s%s Request id: %s.", why, rows_note, reqid),
-			 errhint("A human approver can allow it with: SELECT deletion_firewall.confirm(action => '%s', target => %s, agent => %s, dbname => %s); and this session then runs: SET deletion_firewall.token = '<token>'; or approve this very request with: SELECT deletion_firewall.approve('%s');",
-					 dfw_action_name(action),
+			 errhint("Ask a human approver to run: SELECT deletion_firewall.approve('%s'); then retry the same statement. Or the approver issues a token with: SELECT deletion_firewall.confirm(action => '%s', target => %s, agent => %s, dbname => %s); and this session runs: SET deletion_firewall.token = '<token>';",
+					 reqid, dfw_action_name(action),
 					 quote_literal_cstr(hint_pattern(targets)),
 					 quote_literal_cstr(quote_identifier(agent)),
-					 quote_literal_cstr(dbname), reqid)));
+					 quote_literal_cstr(dbname))));
 }
 
 /* ---------------- the decision ---------------- */

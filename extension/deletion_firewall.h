@@ -33,6 +33,7 @@
 #include "catalog/objectaddress.h"
 #include "nodes/pg_list.h"
 #include "utils/fmgroids.h"
+#include "access/xlogdefs.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -51,6 +52,7 @@
 #define DFW_STMT_LEN		1024
 #define DFW_TEXT_LEN		256
 #define DFW_HASH_LEN		32		/* SHA-256 */
+#define DFW_PARAMS_LEN		512
 
 /* ---- settings.c ---- */
 extern bool dfw_enabled;
@@ -61,12 +63,20 @@ extern bool dfw_guard_update;
 extern int	dfw_max_valid_for;
 extern int	dfw_max_tokens;
 extern char *dfw_token;
+extern int	dfw_window_seconds;
+extern int	dfw_window_rows;
+extern bool dfw_require_where;
+extern bool dfw_guard_all;
+extern int	dfw_mode;
+#define DFW_MODE_ENFORCE	0
+#define DFW_MODE_WARN		1
 extern void dfw_settings_init(void);
 extern bool dfw_token_is_wellformed(const char *s);
 
 /* ---- identity.c ---- */
 extern void dfw_identity_init(void);
 extern bool dfw_is_agent(void);
+extern bool dfw_is_guarded(void);
 extern bool dfw_is_approver(void);
 extern const char *dfw_agent_name(void);
 extern bool dfw_user_matches_agent(Oid agent);
@@ -197,6 +207,7 @@ typedef struct DfwEvent
 	char		token_id[DFW_ID_LEN];
 	char		by[NAMEDATALEN];
 	char		reason[32];
+	XLogRecPtr	lsn;			/* confirmed: WAL insert position before it */
 } DfwEvent;
 
 typedef struct DfwBlocked
@@ -213,6 +224,9 @@ typedef struct DfwBlocked
 	int64		rows;
 	char		statement[DFW_STMT_LEN];
 	bool		statement_cut;	/* longer than what we keep: not approvable */
+	char		params[DFW_PARAMS_LEN]; /* bound parameter values, escaped */
+	bool		params_cut;		/* longer than what we keep: not approvable */
+	uint64		params_hash;	/* of the full parameter values */
 	char		reason[32];
 	uint64		stmt_hash;
 } DfwBlocked;
@@ -224,12 +238,12 @@ extern void dfw_audit(const char *event, const char *action,
 					  const char *target, int64 rows,
 					  const char *request_id, const char *token_id,
 					  const char *by, const char *reason);
-extern void dfw_new_request_id(char *out);
-extern void dfw_blocked_remember(const char *request_id, const char *action,
+extern void dfw_blocked_remember(char *request_id, const char *action,
 								 const char *target, int64 rows,
 								 const char *reason, uint64 stmt_hash);
 extern List *dfw_events_list(void);
 extern List *dfw_blocked_list(void);
+extern bool dfw_backend_alive(int pid, TimestampTz started);
 extern bool dfw_blocked_find(const char *request_id, DfwBlocked *out);
 
 #endif							/* DELETION_FIREWALL_H */

@@ -202,10 +202,9 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	maybe_begin_statement(!IsA(pstmt->utilityStmt, TransactionStmt));
 
 	if (dfw_is_agent())
-	{
 		dfw_tamper_check_utility(pstmt->utilityStmt);
+	if (dfw_is_guarded())
 		dfw_rowcount_alter_type(pstmt->utilityStmt);
-	}
 
 	saved_len = list_length(pending);
 	dfw_nesting_level++;
@@ -263,12 +262,12 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				if (drop && (drop->dropflags & PERFORM_DELETION_INTERNAL) &&
 					!(drop->dropflags & PERFORM_DELETION_SKIP_ORIGINAL))
 					break;
-				if (dfw_is_agent())
+				if (dfw_is_guarded())
 					guard_removal(DFW_ACT_DROP, classId, objectId, subId);
 				break;
 			}
 		case OAT_TRUNCATE:
-			if (dfw_is_agent())
+			if (dfw_is_guarded())
 				guard_removal(DFW_ACT_TRUNCATE, RelationRelationId, objectId, 0);
 			break;
 		case OAT_FUNCTION_EXECUTE:
@@ -315,6 +314,7 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	bool		writes = (queryDesc->operation != CMD_SELECT ||
 						  queryDesc->plannedstmt->hasModifyingCTE);
 	bool		agent_writes;
+	bool		guarded_writes;
 
 	if (top_level_query(queryDesc))
 		maybe_begin_statement(writes);
@@ -327,6 +327,7 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	 * checked in ProcessUtility.)
 	 */
 	agent_writes = writes && dfw_is_agent();
+	guarded_writes = agent_writes || (writes && dfw_is_guarded());
 	if (agent_writes)
 		dfw_tamper_check_perms(queryDesc->plannedstmt->rtable,
 							   DFW_PERMINFOS(queryDesc->plannedstmt));
@@ -335,7 +336,7 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
-	if (agent_writes)
+	if (guarded_writes)
 		dfw_rowcount_start(queryDesc, eflags);
 }
 
@@ -372,7 +373,7 @@ dfw_xact_callback(XactEvent event, void *arg)
 			 * let part of a statement survive its later refusal.
 			 */
 			if (dfw_nesting_level > 0 && dfw_rowcount_active() &&
-				dfw_is_agent())
+				dfw_is_guarded())
 				dfw_tamper_refuse("COMMIT inside a statement that deleted or updated rows",
 								  "A statement's changes are decided on as a whole; a procedure of an agent's may not commit part of them.");
 			break;

@@ -12,6 +12,11 @@
  * An approver is a session in which none of the three is an agent and the
  * session user is a superuser or a member of deletion_firewall.approver_role.
  *
+ * Guarded sessions (dfw_is_guarded) are agents' and, with
+ * deletion_firewall.guard_all on, every other session but an approver's:
+ * destruction is decided for them as for agents; tamper rules and the
+ * refusal of replication connections stay for tagged agents only.
+ *
  * The answer is cached for the user triple (and the agent role); a change to
  * roles or memberships arrives as a syscache invalidation, which clears the
  * cache, so a tag granted or revoked takes effect at the agent's next
@@ -47,12 +52,18 @@ static Oid	agent_cache_role;
 static Oid	agent_cache_users[3];
 static bool agent_cache_answer;
 
+/* last answer of dfw_is_guarded() for a session that is not an agent's */
+static bool guard_cache_valid = false;
+static Oid	guard_cache_users[3];
+static bool guard_cache_answer;
+
 static void
 identity_invalidate(Datum arg, int cacheid, uint32 hashvalue)
 {
 	agent_role_cache.valid = false;
 	approver_role_cache.valid = false;
 	agent_cache_valid = false;
+	guard_cache_valid = false;
 }
 
 void
@@ -132,6 +143,34 @@ dfw_is_agent(void)
 	agent_cache_role = agent;
 	agent_cache_valid = true;
 	return agent_cache_answer;
+}
+
+/*
+ * Is this session guarded against destruction?  An agent's always; with
+ * deletion_firewall.guard_all, every session that is not an approver's too
+ * (applications whose roles cannot be told apart from agents).  Tamper
+ * rules ask dfw_is_agent() instead: they stay for tagged agents only.
+ */
+bool
+dfw_is_guarded(void)
+{
+	Oid			users[3];
+
+	if (dfw_is_agent())
+		return true;
+	if (!dfw_guard_all || !dfw_enabled || IsBinaryUpgrade ||
+		!IsTransactionState())
+		return false;
+	session_users(users);
+	if (guard_cache_valid &&
+		guard_cache_users[0] == users[0] &&
+		guard_cache_users[1] == users[1] &&
+		guard_cache_users[2] == users[2])
+		return guard_cache_answer;
+	guard_cache_answer = !dfw_is_approver();
+	memcpy(guard_cache_users, users, sizeof(users));
+	guard_cache_valid = true;
+	return guard_cache_answer;
 }
 
 bool

@@ -5,8 +5,9 @@
  *
  * Who may change each setting is the SPEC's (see README, "Settings"): the
  * configuration file only (enabled, agent_role, approver_role,
- * max_valid_for), superusers too (max_rows, guard_update, per role and
- * database as well), anyone (token), server start (max_tokens, enforced by
+ * max_valid_for, guard_all), superusers too (max_rows, guard_update,
+ * window_seconds, window_rows, require_where, mode; per role and database
+ * as well), anyone (token), server start (max_tokens, enforced by
  * its check hook against the shared memory already sized).  Agents may
  * change none but the token, superuser agents included, whatever route the
  * new value takes -- SET, set_config() under any name, a function's SET
@@ -35,6 +36,17 @@ bool		dfw_guard_update = true;
 int			dfw_max_valid_for = 3600;
 int			dfw_max_tokens = 1024;
 char	   *dfw_token = NULL;
+int			dfw_window_seconds = 3600;
+int			dfw_window_rows = 1000;
+bool		dfw_require_where = true;
+bool		dfw_guard_all = false;
+int			dfw_mode = DFW_MODE_ENFORCE;
+
+static const struct config_enum_entry mode_options[] = {
+	{"enforce", DFW_MODE_ENFORCE, false},
+	{"warn", DFW_MODE_WARN, false},
+	{NULL, 0, false}
+};
 
 /* Who may change a setting, beside the configuration file. */
 typedef enum SettingOwner
@@ -61,9 +73,28 @@ typedef enum SettingOwner
 static bool
 check_setting(const char *name, GucSource source, SettingOwner owner)
 {
-	if (source != PGC_S_CLIENT && source != PGC_S_SESSION &&
-		source != PGC_S_INTERACTIVE && source != PGC_S_TEST)
-		return true;
+	/*
+	 * Fail closed: the sources listed here apply as usual (they come from
+	 * files, the command line, or role and database settings that were
+	 * checked here when they were made); every other source, including one
+	 * a future PostgreSQL adds, is checked.
+	 */
+	switch (source)
+	{
+		case PGC_S_DEFAULT:
+		case PGC_S_DYNAMIC_DEFAULT:
+		case PGC_S_ENV_VAR:
+		case PGC_S_FILE:
+		case PGC_S_ARGV:
+		case PGC_S_GLOBAL:
+		case PGC_S_DATABASE:
+		case PGC_S_USER:
+		case PGC_S_DATABASE_USER:
+		case PGC_S_OVERRIDE:
+			return true;
+		default:
+			break;
+	}
 
 	/* a parallel worker restores what its leader was already allowed */
 	if (IsParallelWorker())
@@ -72,16 +103,13 @@ check_setting(const char *name, GucSource source, SettingOwner owner)
 	/* cannot tell who is asking: fail closed */
 	if (!IsTransactionState() || dfw_is_agent())
 	{
-		char		reqid[DFW_ID_LEN];
 		char	   *what = psprintf("changing setting \"%s\"", name);
 
-		dfw_new_request_id(reqid);
-		dfw_audit("refused", "tamper", what, -1, reqid, NULL, NULL, "tamper");
+		dfw_audit("refused", "tamper", what, -1, NULL, NULL, NULL, "tamper");
 		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
-		GUC_check_errmsg("deletion_firewall refused %s for agent \"%s\"",
+		GUC_check_errmsg("deletion_firewall refused %s for agent \"%s\": this cannot be approved",
 						 what, IsTransactionState() ? dfw_agent_name() : "?");
-		GUC_check_errdetail("Agents may change no deletion_firewall setting but deletion_firewall.token. No confirmation can allow this. Request id: %s.",
-							reqid);
+		GUC_check_errdetail("Agents may change no deletion_firewall setting but deletion_firewall.token. No token or approval can allow this.");
 		GUC_check_errhint("A human can change it in postgresql.conf%s.",
 						  owner == SUPERUSER_TOO ? " or with ALTER ROLE/DATABASE ... SET" : "");
 		return false;
@@ -158,6 +186,36 @@ static bool
 check_guard_update(bool *newval, void **extra, GucSource source)
 {
 	return check_setting("deletion_firewall.guard_update", source, SUPERUSER_TOO);
+}
+
+static bool
+check_window_seconds(int *newval, void **extra, GucSource source)
+{
+	return check_setting("deletion_firewall.window_seconds", source, SUPERUSER_TOO);
+}
+
+static bool
+check_window_rows(int *newval, void **extra, GucSource source)
+{
+	return check_setting("deletion_firewall.window_rows", source, SUPERUSER_TOO);
+}
+
+static bool
+check_require_where(bool *newval, void **extra, GucSource source)
+{
+	return check_setting("deletion_firewall.require_where", source, SUPERUSER_TOO);
+}
+
+static bool
+check_guard_all(bool *newval, void **extra, GucSource source)
+{
+	return check_setting("deletion_firewall.guard_all", source, CONFIG_FILE_ONLY);
+}
+
+static bool
+check_mode(int *newval, void **extra, GucSource source)
+{
+	return check_setting("deletion_firewall.mode", source, SUPERUSER_TOO);
 }
 
 bool
@@ -256,6 +314,46 @@ dfw_settings_init(void)
 							   "",
 							   PGC_USERSET, GUC_NOT_IN_SAMPLE,
 							   check_token, NULL, NULL);
+
+	DefineCustomIntVariable("deletion_firewall.window_seconds",
+							"The sliding window over which window_rows is counted.",
+							NULL,
+							&dfw_window_seconds,
+							3600, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S,
+							check_window_seconds, NULL, NULL);
+
+	DefineCustomIntVariable("deletion_firewall.window_rows",
+							"Rows an agent may delete (or update) per table within the window without a token.",
+							"-1 means no limit.",
+							&dfw_window_rows,
+							1000, -1, INT_MAX,
+							PGC_USERSET, 0,
+							check_window_rows, NULL, NULL);
+
+	DefineCustomBoolVariable("deletion_firewall.require_where",
+							 "Refuse an agent's DELETE/UPDATE with no (or a constant-true) WHERE clause.",
+							 NULL,
+							 &dfw_require_where,
+							 true,
+							 PGC_USERSET, 0,
+							 check_require_where, NULL, NULL);
+
+	DefineCustomBoolVariable("deletion_firewall.guard_all",
+							 "Guard every session that is not an approver's as an agent's.",
+							 NULL,
+							 &dfw_guard_all,
+							 false,
+							 PGC_USERSET, 0,
+							 check_guard_all, NULL, NULL);
+
+	DefineCustomEnumVariable("deletion_firewall.mode",
+							 "enforce: refuse destruction; warn: let it through with a WARNING.",
+							 NULL,
+							 &dfw_mode,
+							 DFW_MODE_ENFORCE, mode_options,
+							 PGC_USERSET, 0,
+							 check_mode, NULL, NULL);
 
 	MarkGUCPrefixReserved("deletion_firewall");
 }

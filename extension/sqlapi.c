@@ -19,6 +19,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(dfw_preloaded);
@@ -28,6 +29,8 @@ PG_FUNCTION_INFO_V1(dfw_approve);
 PG_FUNCTION_INFO_V1(dfw_tokens);
 PG_FUNCTION_INFO_V1(dfw_blocked);
 PG_FUNCTION_INFO_V1(dfw_events);
+PG_FUNCTION_INFO_V1(dfw_blocked_1_1);
+PG_FUNCTION_INFO_V1(dfw_events_1_1);
 
 static void
 bad_argument(const char *msg, const char *detail)
@@ -254,8 +257,13 @@ dfw_tokens(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-Datum
-dfw_blocked(PG_FUNCTION_ARGS)
+/*
+ * The rows of deletion_firewall.blocked.  Version 1.0's view has ten
+ * columns; 1.1 adds params (before reason) and alive.  Each SQL version
+ * calls its own entry point, so a database not yet updated keeps working.
+ */
+static Datum
+blocked_rows(FunctionCallInfo fcinfo, bool v11)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
@@ -265,8 +273,8 @@ dfw_blocked(PG_FUNCTION_ARGS)
 	foreach(lc, dfw_blocked_list())
 	{
 		DfwBlocked *b = lfirst(lc);
-		Datum		values[10];
-		bool		nulls[10] = {0};
+		Datum		values[12];
+		bool		nulls[12] = {0};
 
 		values[0] = CStringGetTextDatum(b->request_id);
 		values[1] = TimestampTzGetDatum(b->at);
@@ -278,14 +286,35 @@ dfw_blocked(PG_FUNCTION_ARGS)
 		values[7] = Int64GetDatum(b->rows);
 		nulls[7] = b->rows < 0;
 		values[8] = CStringGetTextDatum(b->statement);
-		values[9] = CStringGetTextDatum(b->reason);
+		if (v11)
+		{
+			values[9] = text_or_null(b->params, &nulls[9]);
+			values[10] = CStringGetTextDatum(b->reason);
+			values[11] = BoolGetDatum(dfw_backend_alive(b->backend_pid,
+														b->backend_start));
+		}
+		else
+			values[9] = CStringGetTextDatum(b->reason);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
 }
 
 Datum
-dfw_events(PG_FUNCTION_ARGS)
+dfw_blocked(PG_FUNCTION_ARGS)
+{
+	return blocked_rows(fcinfo, false);
+}
+
+Datum
+dfw_blocked_1_1(PG_FUNCTION_ARGS)
+{
+	return blocked_rows(fcinfo, true);
+}
+
+/* The rows of deletion_firewall.events; 1.1 adds lsn. */
+static Datum
+events_rows(FunctionCallInfo fcinfo, bool v11)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
@@ -295,8 +324,8 @@ dfw_events(PG_FUNCTION_ARGS)
 	foreach(lc, dfw_events_list())
 	{
 		DfwEvent   *e = lfirst(lc);
-		Datum		values[11];
-		bool		nulls[11] = {0};
+		Datum		values[12];
+		bool		nulls[12] = {0};
 
 		values[0] = TimestampTzGetDatum(e->at);
 		values[1] = CStringGetTextDatum(e->event);
@@ -310,7 +339,24 @@ dfw_events(PG_FUNCTION_ARGS)
 		values[8] = text_or_null(e->token_id, &nulls[8]);
 		values[9] = text_or_null(e->by, &nulls[9]);
 		values[10] = text_or_null(e->reason, &nulls[10]);
+		if (v11)
+		{
+			values[11] = LSNGetDatum(e->lsn);
+			nulls[11] = (e->lsn == InvalidXLogRecPtr);
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+Datum
+dfw_events(PG_FUNCTION_ARGS)
+{
+	return events_rows(fcinfo, false);
+}
+
+Datum
+dfw_events_1_1(PG_FUNCTION_ARGS)
+{
+	return events_rows(fcinfo, true);
 }

@@ -63,19 +63,19 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+/*
+ * Refuse tampering.  No token or approval can allow it, so the refusal is
+ * recorded in events (not in blocked) and carries no request id.
+ */
 void
 dfw_tamper_refuse(const char *what, const char *detail)
 {
-	char		reqid[DFW_ID_LEN];
-
-	dfw_new_request_id(reqid);
-	dfw_audit("refused", "tamper", what, -1, reqid, NULL, NULL, "tamper");
+	dfw_audit("refused", "tamper", what, -1, NULL, NULL, NULL, "tamper");
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("deletion_firewall refused %s for agent \"%s\"",
+			 errmsg("deletion_firewall refused %s for agent \"%s\": this cannot be approved",
 					what, dfw_agent_name()),
-			 errdetail("%s No confirmation can allow this. Request id: %s.",
-					   detail, reqid),
+			 errdetail("%s No token or approval can allow this.", detail),
 			 errhint("Ask a human to do it from a session that is not an agent's.")));
 }
 

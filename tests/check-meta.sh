@@ -96,7 +96,16 @@ for d in ('.', 'extension', 'sql'):
     if os.path.exists(f):
         script = f
 if script is None:
-    bad('no install script %s--%s.sql for default_version' % (ext, cversion))
+    # or an upgrade script that reaches default_version from an install
+    # script (CREATE EXTENSION runs the chain, as pg_stat_statements does)
+    import glob
+    for d in ('.', 'extension', 'sql'):
+        for up in glob.glob(os.path.join(d, '%s--*--%s.sql' % (ext, cversion))):
+            base = up[:-len('--%s.sql' % cversion)] + '.sql'
+            if os.path.exists(base):
+                script = up
+if script is None:
+    bad('no install script %s--%s.sql (or upgrade path) for default_version' % (ext, cversion))
 
 for phase, rels in meta.get('prereqs', {}).items():
     for rel, reqs in rels.items():
