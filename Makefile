@@ -21,6 +21,8 @@ EXTRA_CLEAN = results log regression.diffs regression.out output_iso tests/tmp_c
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+# PGXS tracks no header dependencies: every object depends on the headers.
+$(OBJS): $(wildcard extension/*.h)
 # Further targets (dfwctl, bench, matrix, release), one fragment each.
 -include mk/*.mk
 else

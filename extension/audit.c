@@ -7,8 +7,10 @@
  *
  * Log lines begin "deletion_firewall:" and carry key=value fields; a value
  * with spaces or quotes is double-quoted with embedded quotes doubled.
- * Rings keep the newest entries and drop the oldest; they are protected by
- * the extension's single LWLock (see tokens.c).
+ * Rings keep the newest entries and drop the oldest; they have their own
+ * LWLock (the second of the "deletion_firewall" tranche), under which
+ * nothing but copying happens.  Text that came from an agent is escaped
+ * (dfw_escape) before it is logged or shown, and cut with a visible mark.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +28,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 
 #define DFW_EVENTS	256
 #define DFW_BLOCKED	128
@@ -57,7 +60,7 @@ dfw_audit_shmem_init(void)
 	if (!found)
 	{
 		memset(audit, 0, sizeof(DfwAuditShared));
-		audit->lock = &(GetNamedLWLockTranche("deletion_firewall"))->lock;
+		audit->lock = &(GetNamedLWLockTranche("deletion_firewall"))[1].lock;
 	}
 }
 
@@ -71,6 +74,14 @@ dfw_audit_shmem_init(void)
  * requests never share one.
  */
 static uint32 refusals_in_backend = 0;
+
+static const char *
+current_dbname(void)
+{
+	char	   *name = IsTransactionState() ? get_database_name(MyDatabaseId) : NULL;
+
+	return name ? name : "";
+}
 
 static void
 request_id_candidate(char *out, const char *action, const char *dbname,
@@ -91,6 +102,20 @@ request_id_candidate(char *out, const char *action, const char *dbname,
 			 (unsigned long long) (h & UINT64CONST(0xffffffffff)));
 }
 
+/*
+ * A request id for a warning in warn mode: like a refusal's, but nothing
+ * is remembered (there is nothing to approve).
+ */
+void
+dfw_warned_request_id(char *request_id, const char *action)
+{
+	const char *agent = dfw_agent_name();
+
+	refusals_in_backend++;
+	request_id_candidate(request_id, action, current_dbname(),
+						 agent ? agent : "", 0);
+}
+
 /* Caller holds audit->lock. */
 static bool
 request_id_taken(const char *id)
@@ -101,36 +126,91 @@ request_id_taken(const char *id)
 	return false;
 }
 
+/*
+ * Text that came from an agent (statement text, parameter values, object
+ * names), made safe to print: control characters become \n, \r, \t or
+ * \xNN and a backslash is doubled, so a log viewer or a terminal shows
+ * exactly what was sent and cannot be fooled into showing another line.
+ */
+char *
+dfw_escape(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		switch (*p)
+		{
+			case '\\':
+				appendStringInfoString(&buf, "\\\\");
+				break;
+			case '\n':
+				appendStringInfoString(&buf, "\\n");
+				break;
+			case '\r':
+				appendStringInfoString(&buf, "\\r");
+				break;
+			case '\t':
+				appendStringInfoString(&buf, "\\t");
+				break;
+			default:
+				if (*p < 0x20 || *p == 0x7f)
+					appendStringInfo(&buf, "\\x%02x", *p);
+				else
+					appendStringInfoChar(&buf, *p);
+		}
+	}
+	return buf.data;
+}
+
+/*
+ * Copy src (already escaped) into dst of size bytes; if it does not fit,
+ * cut it at a character boundary and say so: "... [cut: N bytes in all]".
+ */
+void
+dfw_cut_text(char *dst, size_t size, const char *src)
+{
+	size_t		len = strlen(src);
+	char		mark[64];
+	size_t		keep;
+
+	if (len < size)
+	{
+		memcpy(dst, src, len + 1);
+		return;
+	}
+	snprintf(mark, sizeof(mark), "... [cut: %zu bytes in all]", len);
+	keep = size - strlen(mark) - 1;
+	keep = pg_mbcliplen(src, len, keep);
+	memcpy(dst, src, keep);
+	strcpy(dst + keep, mark);
+}
+
 static void
 append_field(StringInfo buf, const char *key, const char *value)
 {
 	bool		quote = (value != NULL && value[0] == '\0');
+	char	   *v;
 
 	if (value == NULL)
 		return;
-	for (const char *p = value; *p; p++)
-		if (*p == ' ' || *p == '"' || *p == '=' || *p == '\t')
+	v = dfw_escape(value);
+	for (const char *p = v; *p; p++)
+		if (*p == ' ' || *p == '"' || *p == '=')
 			quote = true;
 	appendStringInfo(buf, " %s=", key);
 	if (quote)
 		appendStringInfoChar(buf, '"');
-	for (const char *p = value; *p; p++)
+	for (const char *p = v; *p; p++)
 	{
 		if (*p == '"')
 			appendStringInfoChar(buf, '"');
-		/* a list of identities, one a line, is logged comma-separated */
-		appendStringInfoChar(buf, *p == '\n' ? ',' : *p);
+		appendStringInfoChar(buf, *p);
 	}
 	if (quote)
 		appendStringInfoChar(buf, '"');
-}
-
-static const char *
-current_dbname(void)
-{
-	char	   *name = IsTransactionState() ? get_database_name(MyDatabaseId) : NULL;
-
-	return name ? name : "";
+	pfree(v);
 }
 
 /*
@@ -142,16 +222,43 @@ dfw_audit(const char *event, const char *action, const char *target,
 		  int64 rows, const char *request_id, const char *token_id,
 		  const char *by, const char *reason)
 {
-	StringInfoData buf;
+	dfw_audit_lsn(event, action, target, rows, request_id, token_id, by,
+				  reason, InvalidXLogRecPtr);
+}
+
+/* The same, with the WAL position before a confirmed statement (lsn=). */
+void
+dfw_audit_lsn(const char *event, const char *action, const char *target,
+			  int64 rows, const char *request_id, const char *token_id,
+			  const char *by, const char *reason, XLogRecPtr lsn)
+{
 	const char *agent = NULL;
-	const char *dbname = current_dbname();
+
+	if (IsTransactionState() &&
+		(strcmp(event, "refused") == 0 || strcmp(event, "confirmed") == 0 ||
+		 strcmp(event, "warned") == 0 || strcmp(event, "replaced") == 0))
+		agent = dfw_agent_name();
+	dfw_audit_as(event, action, target, agent, current_dbname(), rows,
+				 request_id, token_id, by, reason, lsn);
+}
+
+/*
+ * The same with the agent and database given: for events written when the
+ * catalog cannot be read (at the end of a transaction).
+ */
+void
+dfw_audit_as(const char *event, const char *action, const char *target,
+			 const char *agent, const char *dbname, int64 rows,
+			 const char *request_id, const char *token_id, const char *by,
+			 const char *reason, XLogRecPtr lsn)
+{
+	StringInfoData buf;
+	char		lsnbuf[32];
+	char	   *shown;
 	char		rowsbuf[32];
 
-	if (IsTransactionState() && strcmp(event, "refused") == 0)
-		agent = dfw_agent_name();
-	else if (IsTransactionState() && strcmp(event, "confirmed") == 0)
-		agent = dfw_agent_name();
-
+	if (dbname == NULL)
+		dbname = "";
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "deletion_firewall:");
 	append_field(&buf, "event", event);
@@ -168,10 +275,16 @@ dfw_audit(const char *event, const char *action, const char *target,
 	append_field(&buf, "token_id", token_id);
 	append_field(&buf, "by", by);
 	append_field(&buf, "reason", reason);
+	if (lsn != InvalidXLogRecPtr)
+	{
+		snprintf(lsnbuf, sizeof(lsnbuf), "%X/%X", LSN_FORMAT_ARGS(lsn));
+		append_field(&buf, "lsn", lsnbuf);
+	}
 	ereport(LOG, (errmsg_internal("%s", buf.data), errhidestmt(false)));
 
 	if (audit == NULL)
 		return;
+	shown = dfw_escape(target ? target : "");
 	LWLockAcquire(audit->lock, LW_EXCLUSIVE);
 	{
 		DfwEvent   *e = &audit->events[audit->nevents++ % DFW_EVENTS];
@@ -180,7 +293,7 @@ dfw_audit(const char *event, const char *action, const char *target,
 		e->at = GetCurrentTimestamp();
 		strlcpy(e->event, event, sizeof(e->event));
 		strlcpy(e->action, action ? action : "", sizeof(e->action));
-		strlcpy(e->target, target ? target : "", sizeof(e->target));
+		dfw_cut_text(e->target, sizeof(e->target), shown);
 		strlcpy(e->agent, agent ? agent : "", sizeof(e->agent));
 		strlcpy(e->dbname, dbname, sizeof(e->dbname));
 		e->rows = rows;
@@ -188,26 +301,48 @@ dfw_audit(const char *event, const char *action, const char *target,
 		strlcpy(e->token_id, token_id ? token_id : "", sizeof(e->token_id));
 		strlcpy(e->by, by ? by : "", sizeof(e->by));
 		strlcpy(e->reason, reason ? reason : "", sizeof(e->reason));
+		e->lsn = lsn;
 	}
 	LWLockRelease(audit->lock);
 }
 
 /*
  * Remember a refusal as a request an approver can approve; its new id goes
- * to request_id (DFW_ID_LEN bytes).
+ * to request_id (DFW_ID_LEN bytes).  target is the display text of the
+ * refused objects, targets the objects themselves (their set is what an
+ * approval will hold), key the statement's and parameters' hashes, params
+ * the parameter values for display.
  */
 void
 dfw_blocked_remember(char *request_id, const char *action,
-					 const char *target, int64 rows, const char *reason,
-					 uint64 stmt_hash)
+					 const char *target, List *targets, int64 rows,
+					 const char *reason, const DfwStmtKey *key,
+					 const char *params)
 {
-	DfwBlocked *b;
+	DfwBlocked *b = palloc0(sizeof(DfwBlocked));
 	const char *agent = dfw_agent_name();
-	Oid			agent_oid = agent ? get_role_oid(agent, true) : InvalidOid;
 	const char *dbname = current_dbname();
 	uint32		salt = 0;
 
+	/* everything that needs the catalog or palloc, before the lock */
 	refusals_in_backend++;
+	b->at = GetCurrentTimestamp();
+	strlcpy(b->dbname, dbname, sizeof(b->dbname));
+	strlcpy(b->agent, agent ? agent : "", sizeof(b->agent));
+	b->agent_oid = agent ? get_role_oid(agent, true) : InvalidOid;
+	b->login_oid = GetAuthenticatedUserId();
+	b->backend_pid = MyProcPid;
+	b->backend_start = MyStartTimestamp;
+	strlcpy(b->action, action, sizeof(b->action));
+	dfw_cut_text(b->target, sizeof(b->target), dfw_escape(target));
+	b->rows = rows;
+	dfw_cut_text(b->statement, sizeof(b->statement),
+				 dfw_escape(debug_query_string ? debug_query_string : ""));
+	dfw_cut_text(b->params, sizeof(b->params), params ? params : "");
+	strlcpy(b->reason, reason, sizeof(b->reason));
+	b->key = *key;
+	dfw_objset_make(targets, &b->objs);
+
 	if (audit == NULL)
 	{
 		request_id_candidate(request_id, action, dbname, agent ? agent : "", 0);
@@ -218,24 +353,8 @@ dfw_blocked_remember(char *request_id, const char *action,
 		request_id_candidate(request_id, action, dbname, agent ? agent : "",
 							 salt++);
 	while (request_id_taken(request_id));
-	b = &audit->blocked[audit->nblocked++ % DFW_BLOCKED];
-	memset(b, 0, sizeof(*b));
 	strlcpy(b->request_id, request_id, sizeof(b->request_id));
-	b->at = GetCurrentTimestamp();
-	strlcpy(b->dbname, dbname, sizeof(b->dbname));
-	strlcpy(b->agent, agent ? agent : "", sizeof(b->agent));
-	b->agent_oid = agent_oid;
-	b->backend_pid = MyProcPid;
-	b->backend_start = MyStartTimestamp;
-	strlcpy(b->action, action, sizeof(b->action));
-	strlcpy(b->target, target, sizeof(b->target));
-	b->rows = rows;
-	strlcpy(b->statement, debug_query_string ? debug_query_string : "",
-			sizeof(b->statement));
-	b->statement_cut = debug_query_string &&
-		strlen(debug_query_string) >= sizeof(b->statement);
-	strlcpy(b->reason, reason, sizeof(b->reason));
-	b->stmt_hash = stmt_hash;
+	audit->blocked[audit->nblocked++ % DFW_BLOCKED] = *b;
 	LWLockRelease(audit->lock);
 }
 

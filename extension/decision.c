@@ -33,14 +33,26 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "access/xlog.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
+#include "utils/memutils.h"
 
 typedef struct Confirmation
 {
 	bool		valid;
+	bool		audit_pending;	/* rows: logged when the statement ends */
 	DfwTokenView v;
+	DfwObjSet	objs;			/* approvals: the approved objects */
+	char	   *targets_text;	/* for the audit line (TopMemoryContext) */
+	char		agent[NAMEDATALEN];
+	char		dbname[NAMEDATALEN];
 } Confirmation;
 
 static Confirmation confirmed[4];	/* indexed by action bit position */
+
+/* WAL insert position when the current guarded statement began */
+static XLogRecPtr stmt_lsn = InvalidXLogRecPtr;
 
 static int
 action_index(int action)
@@ -106,6 +118,8 @@ dfw_result_reason(DfwTokenResult r)
 			return "no_token";
 		case DFW_TOKEN_UNKNOWN:
 			return "unknown_token";
+		case DFW_TOKEN_REVOKED:
+			return "revoked";
 		case DFW_TOKEN_EXPIRED:
 			return "expired";
 		case DFW_TOKEN_SPENT:
@@ -116,14 +130,42 @@ dfw_result_reason(DfwTokenResult r)
 			return "wrong_database";
 		case DFW_TOKEN_WRONG_AGENT:
 			return "wrong_agent";
+		case DFW_TOKEN_CLAIMED:
+			return "claimed_by_another_agent";
 		case DFW_TOKEN_WRONG_TARGET:
 			return "wrong_target";
 		case DFW_TOKEN_TOO_MANY_ROWS:
 			return "too_many_rows";
 		case DFW_TOKEN_WRONG_STATEMENT:
 			return "other_statement";
+		case DFW_TOKEN_WRONG_PARAMS:
+			return "other_parameters";
 	}
 	return "?";
+}
+
+/*
+ * Write the audit line of a confirmed delete/update, with the rows the
+ * statement did in the end (not the count at which it was confirmed).
+ */
+static void
+flush_confirmed_audit(void)
+{
+	for (int i = 0; i < lengthof(confirmed); i++)
+	{
+		Confirmation *c = &confirmed[i];
+
+		if (!c->audit_pending)
+			continue;
+		c->audit_pending = false;
+		dfw_audit_as("confirmed", dfw_action_name(1 << i), c->targets_text,
+					 c->agent, c->dbname, dfw_rowcount_rows(1 << i),
+					 c->v.is_approval ? c->v.request_id : NULL,
+					 c->v.token_id, NULL, NULL, stmt_lsn);
+		if (c->targets_text)
+			pfree(c->targets_text);
+		c->targets_text = NULL;
+	}
 }
 
 void
@@ -139,23 +181,23 @@ dfw_statement_begin(bool may_write)
 	if (may_write && IsTransactionBlock() && IsTransactionState())
 		AcceptInvalidationMessages();
 
+	flush_confirmed_audit();
+
 	/* only the flags: this runs for every statement of every role */
 	for (int i = 0; i < lengthof(confirmed); i++)
 		confirmed[i].valid = false;
 	dfw_rowcount_reset();
+
+	/* where a DBA would restore to, should a confirmation be regretted */
+	if (may_write && dfw_is_guarded())
+		stmt_lsn = GetXLogInsertRecPtr();
 }
 
-/*
- * The top-level statement's text, hashed: what an approval is bound to.
- * Computed only when a decision needs it, so humans never pay for it.
- */
-static uint64
-statement_hash(void)
+/* The transaction ends: the last statement's confirmed rows are final. */
+void
+dfw_decision_xact_end(void)
 {
-	if (debug_query_string == NULL)
-		return 0;
-	return hash_bytes_extended((const unsigned char *) debug_query_string,
-							   strlen(debug_query_string), 0);
+	flush_confirmed_audit();
 }
 
 /* Already confirmed for this many rows of this action in this statement? */
@@ -165,6 +207,56 @@ dfw_rows_confirmed(int action, int64 rows)
 	Confirmation *c = &confirmed[action_index(action)];
 
 	return c->valid && (c->v.max_rows < 0 || rows <= c->v.max_rows);
+}
+
+/* ---------------- what the statement is ---------------- */
+
+/*
+ * The top-level statement, for an approval: its text and its bound
+ * parameter values (extended protocol), hashed in full; the values also as
+ * display text (escaped).  Computed only when a decision needs it, so
+ * humans never pay for it.
+ */
+static void
+statement_key(DfwStmtKey *key, char **params_text)
+{
+	ParamListInfo params = ActivePortal ? ActivePortal->portalParams : NULL;
+	StringInfoData buf;
+
+	key->stmt_hash = debug_query_string == NULL ? 0 :
+		hash_bytes_extended((const unsigned char *) debug_query_string,
+							strlen(debug_query_string), 0);
+	key->params_hash = 0;
+	*params_text = NULL;
+	if (params == NULL || params->numParams == 0)
+		return;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < params->numParams; i++)
+	{
+		ParamExternData *prm = &params->params[i];
+		ParamExternData workspace;
+
+		if (params->paramFetch != NULL)
+			prm = params->paramFetch(params, i + 1, false, &workspace);
+		appendStringInfo(&buf, "%s$%d = ", i ? ", " : "", i + 1);
+		if (prm == NULL || prm->isnull || !OidIsValid(prm->ptype))
+			appendStringInfoString(&buf, "NULL");
+		else
+		{
+			Oid			typoutput;
+			bool		isvarlena;
+			char	   *val;
+
+			getTypeOutputInfo(prm->ptype, &typoutput, &isvarlena);
+			val = OidOutputFunctionCall(typoutput, prm->value);
+			appendStringInfo(&buf, "%s::%s", quote_literal_cstr(val),
+							 format_type_be(prm->ptype));
+		}
+	}
+	key->params_hash = hash_bytes_extended((const unsigned char *) buf.data,
+										   buf.len, 1);
+	*params_text = dfw_escape(buf.data);
 }
 
 /* ---------------- refusal ---------------- */
@@ -230,7 +322,7 @@ principal_targets(List *targets)
 	return result ? result : targets;
 }
 
-/* "a", "b" and 3 more */
+/* "a", "b" and 3 more (identities escaped) */
 static char *
 names_text(List *targets, int max)
 {
@@ -248,148 +340,169 @@ names_text(List *targets, int max)
 			break;
 		}
 		appendStringInfo(&buf, "%s%s", n ? ", " : "",
-						 ((DfwTarget *) lfirst(lc))->identity);
+						 dfw_escape(((DfwTarget *) lfirst(lc))->identity));
 		n++;
 	}
 	return buf.data;
 }
 
-/* The identities, one a line (what an approval stores and matches). */
+/* Every identity, comma-separated: the audit line's and blocked's target. */
 static char *
-identities_lines(List *targets)
+identities_text(List *targets)
 {
 	StringInfoData buf;
 	ListCell   *lc;
 
 	initStringInfo(&buf);
 	foreach(lc, display_order(targets))
-		appendStringInfo(&buf, "%s%s", buf.len ? "\n" : "",
+		appendStringInfo(&buf, "%s%s", buf.len ? "," : "",
 						 ((DfwTarget *) lfirst(lc))->identity);
 	return buf.data;
 }
 
-static bool
-pattern_covers_all(const char *pattern, List *targets)
-{
-	ListCell   *lc;
-
-	foreach(lc, targets)
-		if (!dfw_target_covered((DfwTarget *) lfirst(lc), pattern))
-			return false;
-	return true;
-}
-
 /*
- * The narrowest single pattern for the hint that names every target: one
- * of their own identities if it covers the rest (DROP TABLE t: "public.t"
- * covers its indexes and types), else their common prefix and '*'.
+ * The target for the hint's confirm() call: one of the refused objects'
+ * own identities if it covers all of them (DROP TABLE t: "public.t" covers
+ * its indexes and types), else NULL -- no wider pattern is ever suggested
+ * (two tables of one schema must not become 'schema.*', which would also
+ * confirm DROP SCHEMA ... CASCADE).
  */
 static char *
-hint_pattern(List *targets)
+hint_target(List *targets)
 {
-	List	   *shown = display_order(targets);
-	const char *first = ((DfwTarget *) linitial(shown))->identity;
-	size_t		common = strlen(first);
 	ListCell   *lc;
-	const char *dot;
 
-	foreach(lc, shown)
+	foreach(lc, display_order(targets))
 	{
 		const char *id = ((DfwTarget *) lfirst(lc))->identity;
-		size_t		i = 0;
+		ListCell   *lc2;
+		bool		all = true;
 
-		if (pattern_covers_all(id, targets))
+		if (strchr(id, '*') != NULL)
+			continue;			/* would be read as a pattern */
+		foreach(lc2, targets)
+			if (!dfw_target_covered((DfwTarget *) lfirst(lc2), id))
+			{
+				all = false;
+				break;
+			}
+		if (all)
 			return pstrdup(id);
-		while (i < common && id[i] == first[i])
-			i++;
-		common = i;
 	}
-	/* the first object's schema, if that covers them all */
-	dot = strchr(first, '.');
-	if (dot != NULL)
-	{
-		char	   *schema_pattern = psprintf("%.*s.*", (int) (dot - first), first);
-
-		if (pattern_covers_all(schema_pattern, targets))
-			return schema_pattern;
-	}
-	return psprintf("%.*s*", (int) common, first);
+	return NULL;
 }
 
 static List *
-uncovered_by(List *targets, const DfwTokenView *v)
+uncovered_by(List *targets, const DfwTokenView *v, const DfwObjSet *objs)
 {
 	List	   *result = NIL;
 	ListCell   *lc;
 
 	foreach(lc, targets)
-		if (!dfw_target_covered((DfwTarget *) lfirst(lc), v->target))
+		if (!dfw_targets_allowed(v, objs, list_make1(lfirst(lc))))
 			result = lappend(result, lfirst(lc));
 	return result;
 }
 
-static char *
-reason_sentence(DfwTokenResult r, int action, const DfwTokenView *v,
-				List *targets, int64 rows)
+typedef struct RefusalInfo
 {
-	switch (r)
+	DfwTokenResult r;
+	DfwTokenView v;				/* the token or approval it is about */
+	DfwObjSet	objs;			/* approvals: their objects */
+	char		approved_stmt[DFW_STMT_LEN];	/* other_statement: its text */
+} RefusalInfo;
+
+static char *
+reason_sentence(const RefusalInfo *ri, int action, List *targets, int64 rows)
+{
+	const DfwTokenView *v = &ri->v;
+	const char *what = v->is_approval ? "approval" : "token";
+
+	switch (ri->r)
 	{
 		case DFW_TOKEN_NONE:
 			return pstrdup("No confirmation token is set in this session.");
 		case DFW_TOKEN_UNKNOWN:
-			return pstrdup("The session's token is not known to the server: it was never issued, it was revoked, or the server restarted since.");
+			return pstrdup("The session's token is not known to the server: it was never issued, or the server restarted since.");
+		case DFW_TOKEN_REVOKED:
+			return psprintf("The session's %s %s was revoked.", what, v->token_id);
 		case DFW_TOKEN_EXPIRED:
-			return psprintf("The session's token %s has expired.", v->token_id);
+			return psprintf("The session's %s %s has expired.", what, v->token_id);
 		case DFW_TOKEN_SPENT:
-			return psprintf("The session's token %s has no uses left.", v->token_id);
+			return psprintf("The session's %s %s has no uses left.", what, v->token_id);
 		case DFW_TOKEN_WRONG_ACTION:
-			return psprintf("The session's token %s does not allow %s.",
-							v->token_id, dfw_action_name(action));
+			return psprintf("The session's %s %s does not allow %s.",
+							what, v->token_id, dfw_action_name(action));
 		case DFW_TOKEN_WRONG_DB:
-			return psprintf("The session's token %s is not valid in database \"%s\".",
-							v->token_id, get_database_name(MyDatabaseId));
+			return psprintf("The session's %s %s is not valid in database \"%s\".",
+							what, v->token_id, get_database_name(MyDatabaseId));
 		case DFW_TOKEN_WRONG_AGENT:
-			return psprintf("The session's token %s was issued for another agent.",
+			return psprintf("The session's %s %s was issued for another agent.",
+							what, v->token_id);
+		case DFW_TOKEN_CLAIMED:
+			return psprintf("The session's token %s was already used by another agent login role, which claimed it.",
 							v->token_id);
 		case DFW_TOKEN_WRONG_TARGET:
+			if (v->is_approval)
+				return psprintf("The approval %s was given for other objects; it does not cover: %s.",
+								v->token_id,
+								names_text(uncovered_by(targets, v, &ri->objs), 20));
 			return psprintf("The session's token %s (target '%s') does not cover: %s.",
-							v->token_id, v->target,
-							names_text(uncovered_by(targets, v), 20));
+							v->token_id, dfw_escape(v->target),
+							names_text(uncovered_by(targets, v, &ri->objs), 20));
 		case DFW_TOKEN_TOO_MANY_ROWS:
 			return psprintf("The statement touches %lld rows or more; the session's token %s allows at most %lld.",
 							(long long) rows, v->token_id,
 							(long long) v->max_rows);
 		case DFW_TOKEN_WRONG_STATEMENT:
-			return pstrdup("The approval attached to this session is for another statement.");
+			{
+				char		shown[200];
+
+				dfw_cut_text(shown, sizeof(shown), dfw_escape(ri->approved_stmt));
+				return psprintf("An approval (%s) exists in this session, but for another statement: \"%s\". Only that exact text can be retried.",
+								v->token_id, shown);
+			}
+		case DFW_TOKEN_WRONG_PARAMS:
+			return psprintf("An approval (%s) exists for this statement, but with other parameter values.",
+							v->token_id);
 		case DFW_TOKEN_OK:
 			break;
 	}
 	return pstrdup("");
 }
 
+/*
+ * Refuse (or, in warn mode, warn about) the action on targets.  In warn mode
+ * the statement goes on: the caller marks it confirmed so that it warns
+ * once.  Returns only in warn mode.
+ */
 static void
-refuse(int action, List *targets, int64 rows, DfwTokenResult r,
-	   const DfwTokenView *v)
+refuse(int action, List *targets, int64 rows, const RefusalInfo *ri)
 {
 	char		reqid[DFW_ID_LEN];
 	const char *agent = dfw_agent_name();
 	bool		is_rows = (action == DFW_ACT_DELETE || action == DFW_ACT_UPDATE);
+	bool		warn = (dfw_mode == DFW_MODE_WARN);
 	char	   *what;
-	char	   *why = reason_sentence(r, action, v, targets, rows);
+	char	   *why = reason_sentence(ri, action, targets, rows);
 	char	   *rows_note = "";
 	char	   *dbname = get_database_name(MyDatabaseId);
+	char	   *pattern = hint_target(targets);
+	char	   *confirm_hint;
 	List	   *shown = targets;
+	DfwStmtKey	key;
+	char	   *params;
 
 	/* name what was not covered when a token covered part of it */
-	if (r == DFW_TOKEN_WRONG_TARGET)
-		shown = uncovered_by(targets, v);
+	if (ri->r == DFW_TOKEN_WRONG_TARGET)
+		shown = uncovered_by(targets, &ri->v, &ri->objs);
 
 	if (is_rows)
 	{
 		what = psprintf("%s of more than %lld rows from %s",
 						dfw_action_name(action), (long long) (rows - 1),
 						names_text(shown, 3));
-		if (r == DFW_TOKEN_NONE)
+		if (ri->r == DFW_TOKEN_NONE)
 			rows_note = psprintf(" The statement %ss more than %d rows (deletion_firewall.max_rows).",
 								 dfw_action_name(action), dfw_max_rows);
 	}
@@ -397,86 +510,152 @@ refuse(int action, List *targets, int64 rows, DfwTokenResult r,
 		what = psprintf("%s of %s", dfw_action_name(action),
 						names_text(shown, 3));
 
+	if (pattern != NULL)
+		confirm_hint = psprintf("Or the approver issues a token with: SELECT deletion_firewall.confirm(action => '%s', target => %s, agent => %s, dbname => %s); and this session runs: SET deletion_firewall.token = '<token>';",
+								dfw_action_name(action),
+								quote_literal_cstr(pattern),
+								quote_literal_cstr(quote_identifier(agent)),
+								quote_literal_cstr(dbname));
+	else
+		confirm_hint = pstrdup("No single confirm() target names exactly these objects, so approve the request rather than issue a token.");
+
+	statement_key(&key, &params);
+	if (warn)
+	{
+		/* nothing to approve: an id for the log, no blocked request */
+		dfw_warned_request_id(reqid, dfw_action_name(action));
+		dfw_audit("warned", dfw_action_name(action), identities_text(targets),
+				  is_rows ? rows : -1, reqid, NULL, NULL, dfw_result_reason(ri->r));
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("deletion_firewall refused %s for agent \"%s\": a human must approve request %s",
+						what, agent, reqid),
+				 errdetail("%s%s Request id: %s. deletion_firewall.mode is 'warn', so the statement goes on.",
+						   why, rows_note, reqid),
+				 errhint("In enforce mode an approver would run: SELECT deletion_firewall.approve('%s'); %s",
+						 reqid, confirm_hint)));
+		return;
+	}
+
 	dfw_blocked_remember(reqid, dfw_action_name(action),
-						 identities_lines(targets), rows,
-						 dfw_result_reason(r), statement_hash());
-	dfw_audit("refused", dfw_action_name(action), identities_lines(targets),
+						 identities_text(targets), targets, rows,
+						 dfw_result_reason(ri->r), &key, params);
+	dfw_audit("refused", dfw_action_name(action), identities_text(targets),
 			  is_rows ? rows : -1, reqid,
-			  (r == DFW_TOKEN_NONE || r == DFW_TOKEN_UNKNOWN) ? NULL : v->token_id,
-			  NULL, dfw_result_reason(r));
+			  (ri->r == DFW_TOKEN_NONE || ri->r == DFW_TOKEN_UNKNOWN) ? NULL : ri->v.token_id,
+			  NULL, dfw_result_reason(ri->r));
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("deletion_firewall refused %s for agent \"%s\": a human must approve request %s",
 					what, agent, reqid),
 			 errdetail("%s%s Request id: %s.", why, rows_note, reqid),
-			 errhint("Ask a human approver to run: SELECT deletion_firewall.approve('%s'); then retry the same statement. Or the approver issues a token with: SELECT deletion_firewall.confirm(action => '%s', target => %s, agent => %s, dbname => %s); and this session runs: SET deletion_firewall.token = '<token>';",
-					 reqid, dfw_action_name(action),
-					 quote_literal_cstr(hint_pattern(targets)),
-					 quote_literal_cstr(quote_identifier(agent)),
-					 quote_literal_cstr(dbname))));
+			 errhint("Ask a human approver to run: SELECT deletion_firewall.approve('%s'); then retry the same statement. %s",
+					 reqid, confirm_hint)));
 }
 
 /* ---------------- the decision ---------------- */
 
 static void
-note_confirmed(int action, List *targets, int64 rows, const DfwTokenView *v)
+note_confirmed(int action, List *targets, int64 rows, const DfwTokenView *v,
+			   const DfwObjSet *objs)
 {
 	Confirmation *c = &confirmed[action_index(action)];
+	bool		is_rows = (action == DFW_ACT_DELETE || action == DFW_ACT_UPDATE);
+	const char *agent = dfw_agent_name();
+	const char *dbname = get_database_name(MyDatabaseId);
 
+	if (c->audit_pending)
+		flush_confirmed_audit();
 	c->valid = true;
 	c->v = *v;
-	dfw_audit("confirmed", dfw_action_name(action), identities_lines(targets),
-			  rows, v->is_approval ? v->request_id : NULL, v->token_id,
-			  NULL, NULL);
+	if (objs)
+		c->objs = *objs;
+	if (!is_rows)
+	{
+		dfw_audit_as("confirmed", dfw_action_name(action),
+					 identities_text(targets), agent, dbname, -1,
+					 v->is_approval ? v->request_id : NULL, v->token_id,
+					 NULL, NULL, stmt_lsn);
+		return;
+	}
+	/* rows: logged with the statement's final count when it ends */
+	c->audit_pending = true;
+	c->targets_text = MemoryContextStrdup(TopMemoryContext,
+										  identities_text(targets));
+	strlcpy(c->agent, agent ? agent : "", sizeof(c->agent));
+	strlcpy(c->dbname, dbname ? dbname : "", sizeof(c->dbname));
 }
 
 /*
- * May the agent do action to targets (with rows counted so far, or -1)?
- * Returns if yes; raises 42501 if not.  Callers have established that the
- * session is an agent's and that targets holds no exempt object.
+ * May the guarded session do action to targets (with rows counted so far,
+ * or -1)?  Returns if yes (or, in warn mode, after a WARNING); raises 42501
+ * if not.  Callers have established that the session is guarded and that
+ * targets holds no exempt object.
  */
 void
 dfw_decide(int action, List *targets, int64 rows)
 {
 	Confirmation *c = &confirmed[action_index(action)];
 	DfwTokenView v;
-	DfwTokenResult r;
-	DfwTokenResult ra;
+	DfwObjSet	objs;
+	RefusalInfo ri;
+	RefusalInfo ra;
+	DfwStmtKey	key;
+	char	   *params;
 
 	if (targets == NIL)
 		return;
 	memset(&v, 0, sizeof(v));
+	memset(&ri, 0, sizeof(ri));
+	memset(&ra, 0, sizeof(ra));
 
 	/* 1. confirmed earlier in this statement: no further use is spent */
 	if (c->valid)
 	{
-		bool		covered = dfw_targets_allowed(&c->v, targets);
+		bool		covered = dfw_targets_allowed(&c->v, &c->objs, targets);
 
 		if (covered && (c->v.max_rows < 0 || rows <= c->v.max_rows))
 			return;
 		if (covered)
-			refuse(action, targets, rows, DFW_TOKEN_TOO_MANY_ROWS, &c->v);
+		{
+			ri.r = DFW_TOKEN_TOO_MANY_ROWS;
+			ri.v = c->v;
+			refuse(action, targets, rows, &ri);
+			goto warned;
+		}
 		/* another token set since may cover the rest: fall through */
 	}
 
-	/* 2. an approval attached to this session for this statement */
-	ra = dfw_approval_spend(statement_hash(), action, targets, &v);
-	if (ra == DFW_TOKEN_OK)
+	/* 2. an approval for this statement, in this session or this agent's */
+	statement_key(&key, &params);
+	ra.r = dfw_approval_spend(&key, action, targets, &ra.v, &ra.objs,
+							  ra.approved_stmt);
+	if (ra.r == DFW_TOKEN_OK)
 	{
-		note_confirmed(action, targets, rows, &v);
+		note_confirmed(action, targets, rows, &ra.v, &ra.objs);
 		return;
 	}
 
 	/* 3. the session's token */
-	r = dfw_token_spend(dfw_token, action, targets, rows, &v);
-	if (r == DFW_TOKEN_OK)
+	ri.r = dfw_token_spend(dfw_token, action, targets, rows, &ri.v);
+	if (ri.r == DFW_TOKEN_OK)
 	{
-		note_confirmed(action, targets, rows, &v);
+		note_confirmed(action, targets, rows, &ri.v, NULL);
 		return;
 	}
 	/* without a token, say why the session's approval did not do */
-	if (r == DFW_TOKEN_NONE && ra != DFW_TOKEN_NONE)
-		r = ra;
-	refuse(action, targets, rows, r, &v);
+	if (ri.r == DFW_TOKEN_NONE && ra.r != DFW_TOKEN_NONE)
+		ri = ra;
+	refuse(action, targets, rows, &ri);
+
+warned:
+	/* warn mode: the statement goes on, warned once for this action */
+	memset(&v, 0, sizeof(v));
+	v.max_rows = -1;
+	strlcpy(v.target, "*", sizeof(v.target));
+	memset(&objs, 0, sizeof(objs));
+	c->valid = true;
+	c->v = v;
+	c->objs = objs;
 }

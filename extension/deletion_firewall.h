@@ -103,11 +103,27 @@ extern bool dfw_is_extension_object(const ObjectAddress *addr);
 extern bool dfw_class_has_properties(Oid classId);
 
 /* ---- tokens.c ---- */
+
+/*
+ * A set of objects by address (class, OID, sub-id), hashed: what an
+ * approval holds of the objects that were refused.  Up to DFW_OBJSET_MAX
+ * distinct objects are kept (sorted), so a retry may touch any subset of
+ * them; a larger set keeps only its count and the hash of all of them, and
+ * a retry must then touch exactly that set.
+ */
+#define DFW_OBJSET_MAX		64
+typedef struct DfwObjSet
+{
+	int			n;				/* distinct objects in the set */
+	uint64		all_hash;		/* hash of all of them, sorted */
+	uint64		h[DFW_OBJSET_MAX];	/* sorted, when n <= DFW_OBJSET_MAX */
+} DfwObjSet;
+
 typedef struct DfwTokenView
 {
 	char		token_id[DFW_ID_LEN];
 	int			actions;
-	char		target[DFW_PATTERN_LEN];
+	char		target[DFW_PATTERN_LEN];	/* pattern; approvals: display */
 	char		dbname[NAMEDATALEN];	/* "" = every database */
 	Oid			agent;
 	int64		max_rows;		/* -1 = no limit */
@@ -115,8 +131,12 @@ typedef struct DfwTokenView
 	char		issued_by[NAMEDATALEN];
 	TimestampTz issued_at;
 	TimestampTz expires_at;
+	TransactionId issued_xmin;	/* catalog rows newer than this: not covered */
+	bool		revoked;
+	Oid			claimed_by;		/* tokens without agent: first login to use it */
 	/* approvals only */
 	bool		is_approval;
+	bool		any_session;	/* bound to the agent login, not the backend */
 	char		request_id[DFW_ID_LEN];
 } DfwTokenView;
 
@@ -124,40 +144,55 @@ typedef enum DfwTokenResult
 {
 	DFW_TOKEN_OK,
 	DFW_TOKEN_NONE,				/* no token set, or no approval */
-	DFW_TOKEN_UNKNOWN,			/* not issued, revoked, or void after restart */
+	DFW_TOKEN_UNKNOWN,			/* not issued, or void after restart */
+	DFW_TOKEN_REVOKED,
 	DFW_TOKEN_EXPIRED,
 	DFW_TOKEN_SPENT,
 	DFW_TOKEN_WRONG_ACTION,
 	DFW_TOKEN_WRONG_DB,
 	DFW_TOKEN_WRONG_AGENT,
+	DFW_TOKEN_CLAIMED,			/* claimed by another agent login */
 	DFW_TOKEN_WRONG_TARGET,
 	DFW_TOKEN_TOO_MANY_ROWS,
-	DFW_TOKEN_WRONG_STATEMENT
+	DFW_TOKEN_WRONG_STATEMENT,
+	DFW_TOKEN_WRONG_PARAMS
 } DfwTokenResult;
+
+/* What an approval is bound to, besides its objects. */
+typedef struct DfwStmtKey
+{
+	uint64		stmt_hash;		/* the statement text */
+	uint64		params_hash;	/* its bound parameter values (0: none) */
+} DfwStmtKey;
 
 extern Size dfw_tokens_shmem_size(void);
 extern int	dfw_tokens_slots(void);
 extern void dfw_tokens_shmem_init(void);
 extern char *dfw_token_issue(const DfwTokenView *spec, char *token_id_out);
+extern void dfw_approval_issue(const DfwTokenView *spec, int backend_pid,
+							   TimestampTz backend_start,
+							   const DfwStmtKey *key, const DfwObjSet *objs,
+							   const char *statement, char *token_id_out);
 extern bool dfw_token_revoke(const char *token_id);
 extern List *dfw_token_list(void);
+extern int	dfw_token_live_count(void);
 extern DfwTokenResult dfw_token_spend(const char *token, int action,
 									  List *targets, int64 rows,
 									  DfwTokenView *used);
-extern DfwTokenResult dfw_approval_spend(uint64 stmt_hash, int action,
-										 List *targets, DfwTokenView *used);
-extern char *dfw_approval_issue_slot(const DfwTokenView *spec, int backend_pid,
-									 TimestampTz backend_start,
-									 uint64 stmt_hash, char *token_id_out);
-extern bool dfw_targets_allowed(const DfwTokenView *v, List *targets);
-extern void dfw_lock_exclusive(void);
-extern void dfw_lock_shared(void);
-extern void dfw_unlock(void);
+extern DfwTokenResult dfw_approval_spend(const DfwStmtKey *key, int action,
+										 List *targets, DfwTokenView *used,
+										 DfwObjSet *objs_out,
+										 char *approved_stmt_out);
+extern void dfw_objset_make(List *targets, DfwObjSet *set);
+extern bool dfw_objset_covers(const DfwObjSet *set, List *targets);
+extern bool dfw_targets_allowed(const DfwTokenView *v, const DfwObjSet *objs,
+								List *targets);
 
 /* ---- decision.c ---- */
 extern void dfw_statement_begin(bool may_write);
 extern void dfw_decide(int action, List *targets, int64 rows);
 extern bool dfw_rows_confirmed(int action, int64 rows);
+extern void dfw_decision_xact_end(void);
 extern const char *dfw_action_name(int action);
 extern int	dfw_action_from_name(const char *name);
 extern const char *dfw_result_reason(DfwTokenResult r);
@@ -170,6 +205,7 @@ extern void dfw_flush_pending(void);
 /* ---- rowcount.c ---- */
 extern void dfw_rowcount_reset(void);
 extern bool dfw_rowcount_active(void);
+extern int64 dfw_rowcount_rows(int action);
 struct QueryDesc;
 extern void dfw_rowcount_start(struct QueryDesc *queryDesc, int eflags);
 extern void dfw_rowcount_alter_type(Node *parsetree);
@@ -216,19 +252,18 @@ typedef struct DfwBlocked
 	TimestampTz at;
 	char		dbname[NAMEDATALEN];
 	char		agent[NAMEDATALEN];
-	Oid			agent_oid;
+	Oid			agent_oid;		/* the tagged role named in the message */
+	Oid			login_oid;		/* the session's login role */
 	int			backend_pid;
 	TimestampTz backend_start;
 	char		action[16];
-	char		target[DFW_PATTERN_LEN];	/* identities, one a line */
+	char		target[DFW_PATTERN_LEN];	/* for display: escaped, maybe cut */
 	int64		rows;
-	char		statement[DFW_STMT_LEN];
-	bool		statement_cut;	/* longer than what we keep: not approvable */
-	char		params[DFW_PARAMS_LEN]; /* bound parameter values, escaped */
-	bool		params_cut;		/* longer than what we keep: not approvable */
-	uint64		params_hash;	/* of the full parameter values */
+	char		statement[DFW_STMT_LEN];	/* for display: escaped, maybe cut */
+	char		params[DFW_PARAMS_LEN]; /* for display: escaped, maybe cut */
 	char		reason[32];
-	uint64		stmt_hash;
+	DfwStmtKey	key;			/* the full statement and parameters, hashed */
+	DfwObjSet	objs;			/* every refused object */
 } DfwBlocked;
 
 
@@ -238,9 +273,23 @@ extern void dfw_audit(const char *event, const char *action,
 					  const char *target, int64 rows,
 					  const char *request_id, const char *token_id,
 					  const char *by, const char *reason);
+extern void dfw_audit_lsn(const char *event, const char *action,
+						  const char *target, int64 rows,
+						  const char *request_id, const char *token_id,
+						  const char *by, const char *reason,
+						  XLogRecPtr lsn);
+extern void dfw_audit_as(const char *event, const char *action,
+						 const char *target, const char *agent,
+						 const char *dbname, int64 rows,
+						 const char *request_id, const char *token_id,
+						 const char *by, const char *reason, XLogRecPtr lsn);
+extern void dfw_warned_request_id(char *request_id, const char *action);
 extern void dfw_blocked_remember(char *request_id, const char *action,
-								 const char *target, int64 rows,
-								 const char *reason, uint64 stmt_hash);
+								 const char *target, List *targets,
+								 int64 rows, const char *reason,
+								 const DfwStmtKey *key, const char *params);
+extern char *dfw_escape(const char *s);
+extern void dfw_cut_text(char *dst, size_t size, const char *src);
 extern List *dfw_events_list(void);
 extern List *dfw_blocked_list(void);
 extern bool dfw_backend_alive(int pid, TimestampTz started);

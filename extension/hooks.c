@@ -377,9 +377,14 @@ dfw_xact_callback(XactEvent event, void *arg)
 				dfw_tamper_refuse("COMMIT inside a statement that deleted or updated rows",
 								  "A statement's changes are decided on as a whole; a procedure of an agent's may not commit part of them.");
 			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PREPARE:
+			dfw_decision_xact_end();
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			pending_clear();
+			dfw_decision_xact_end();
 			break;
 		default:
 			break;

@@ -38,7 +38,7 @@ dfw_shmem_request(void)
 
 	RequestAddinShmemSpace(add_size(dfw_tokens_shmem_size(),
 									dfw_audit_shmem_size()));
-	RequestNamedLWLockTranche("deletion_firewall", 1);
+	RequestNamedLWLockTranche("deletion_firewall", 2);
 }
 
 static void

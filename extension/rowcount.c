@@ -92,6 +92,13 @@ dfw_rowcount_reset(void)
 		MemoryContextReset(stmt_cxt);
 }
 
+/* Rows of this action the current statement deleted or updated so far. */
+int64
+dfw_rowcount_rows(int action)
+{
+	return stmt_rows[IDX(action)];
+}
+
 /* Has the current statement deleted or updated guarded rows? */
 bool
 dfw_rowcount_active(void)

@@ -20,6 +20,15 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/pg_lsn.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/lsyscache.h"
+#include "utils/varlena.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(dfw_preloaded);
@@ -41,31 +50,55 @@ bad_argument(const char *msg, const char *detail)
 			 detail ? errdetail("%s", detail) : 0));
 }
 
-/* valid_for in seconds, capped by deletion_firewall.max_valid_for */
-static int64
-lifetime_seconds(Interval *span)
+static void
+null_argument(const char *name, const char *hint)
 {
-	int64		secs;
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("%s must not be null", name),
+			 hint ? errhint("%s", hint) : 0));
+}
 
-	secs = span->time / USECS_PER_SEC +
-		(int64) span->day * SECS_PER_DAY +
-		(int64) span->month * DAYS_PER_MONTH * SECS_PER_DAY;
-	if (secs <= 0)
+/*
+ * valid_for as microseconds, capped by deletion_firewall.max_valid_for;
+ * fractions of a second are kept.
+ */
+static int64
+lifetime_usecs(Interval *span)
+{
+	int64		usecs;
+
+	usecs = span->time +
+		(int64) span->day * USECS_PER_DAY +
+		(int64) span->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	if (usecs <= 0)
 		bad_argument("valid_for must be a positive interval", NULL);
-	if (secs > dfw_max_valid_for)
+	if (usecs > (int64) dfw_max_valid_for * USECS_PER_SEC)
 	{
 		ereport(NOTICE,
 				(errmsg("valid_for capped at %d seconds by deletion_firewall.max_valid_for",
 						dfw_max_valid_for)));
-		secs = dfw_max_valid_for;
+		usecs = (int64) dfw_max_valid_for * USECS_PER_SEC;
 	}
-	return secs;
+	return usecs;
 }
 
 static const char *
 actions_text(int actions)
 {
 	return actions == DFW_ACT_ALL ? "all" : dfw_action_name(actions);
+}
+
+/*
+ * The oldest transaction still running when this call began: catalog rows
+ * written by it or a later one are newer than what is being issued.
+ */
+static TransactionId
+issue_xmin(void)
+{
+	if (ActiveSnapshotSet())
+		return GetActiveSnapshot()->xmin;
+	return GetTransactionSnapshot()->xmin;
 }
 
 /*
@@ -78,6 +111,103 @@ dfw_preloaded(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(true);
 }
 
+/* ---------------- checking a target when it is issued ---------------- */
+
+static void
+target_names_nothing(const char *target, const char *suggestion)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("target \"%s\" names no object in database \"%s\"",
+					target, get_database_name(MyDatabaseId)),
+			 errdetail("A target is matched against object identities as pg_identify_object() gives them; a token for this target could never confirm anything."),
+			 suggestion ?
+			 errhint("Did you mean %s?", suggestion) :
+			 errhint("Name the object as schema.name (schema.table.column for a column, schema.function(argument types) for a function), or end the target with '*'.")));
+}
+
+/*
+ * Does the target (no '*' in it) name an object of this database?  Tables,
+ * views, sequences and other relations, columns, functions, types, schemas
+ * and databases are checked; an identity of another shape ("trigger on
+ * table", ...) is accepted as it is, with a notice.  An unqualified name
+ * that resolves through search_path is refused with the identity to use.
+ */
+static void
+check_target(const char *target)
+{
+	List	   *names;
+	Oid			relid;
+
+	if (strchr(target, '(') != NULL)
+	{
+		if (!OidIsValid(DatumGetObjectId(DirectFunctionCall1(to_regprocedure,
+															 CStringGetTextDatum(target)))))
+			target_names_nothing(target, NULL);
+		return;
+	}
+	if (strstr(target, " on ") != NULL ||
+		!SplitIdentifierString(pstrdup(target), '.', &names) ||
+		list_length(names) < 1 || list_length(names) > 3)
+	{
+		ereport(NOTICE,
+				(errmsg("target \"%s\" was not checked against the catalog", target),
+				 errdetail("Only relations, columns, functions, types, schemas and databases are checked when a token is issued.")));
+		return;
+	}
+
+	if (list_length(names) == 1)
+	{
+		const char *name = linitial(names);
+
+		if (OidIsValid(get_namespace_oid(name, true)) ||
+			OidIsValid(get_database_oid(name, true)))
+			return;
+		relid = RangeVarGetRelid(makeRangeVar(NULL, (char *) name, -1),
+								 NoLock, true);
+		if (OidIsValid(relid))
+		{
+			ObjectAddress addr;
+
+			ObjectAddressSet(addr, RelationRelationId, relid);
+			target_names_nothing(target,
+								 quote_literal_cstr(getObjectIdentity(&addr, false)));
+		}
+		target_names_nothing(target, NULL);
+	}
+	if (list_length(names) == 2)
+	{
+		Oid			nsp = get_namespace_oid(linitial(names), true);
+
+		if (OidIsValid(nsp) &&
+			(OidIsValid(get_relname_relid(lsecond(names), nsp)) ||
+			 OidIsValid(GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										CStringGetDatum(lsecond(names)),
+										ObjectIdGetDatum(nsp)))))
+			return;
+		/* table.column without the schema: say what to write */
+		relid = RangeVarGetRelid(makeRangeVar(NULL, linitial(names), -1),
+								 NoLock, true);
+		if (OidIsValid(relid) &&
+			get_attnum(relid, lsecond(names)) != InvalidAttrNumber)
+			target_names_nothing(target,
+								 quote_literal_cstr(psprintf("%s.%s",
+															 get_namespace_name(get_rel_namespace(relid)),
+															 target)));
+		target_names_nothing(target, NULL);
+	}
+	/* schema.table.column */
+	{
+		Oid			nsp = get_namespace_oid(linitial(names), true);
+
+		relid = OidIsValid(nsp) ? get_relname_relid(lsecond(names), nsp) : InvalidOid;
+		if (OidIsValid(relid) &&
+			get_attnum(relid, lthird(names)) != InvalidAttrNumber)
+			return;
+		target_names_nothing(target, NULL);
+	}
+}
+
 /*
  * confirm(action, target, valid_for, max_rows, agent, uses, dbname)
  */
@@ -88,13 +218,13 @@ dfw_confirm(PG_FUNCTION_ARGS)
 	char	   *action;
 	char	   *token;
 	char		token_id[DFW_ID_LEN];
-	int64		secs;
+	int64		usecs;
 
 	dfw_require_approver("deletion_firewall.confirm");
 
 	memset(&spec, 0, sizeof(spec));
 	if (PG_ARGISNULL(0))
-		bad_argument("action must not be null", NULL);
+		null_argument("action", "Use 'drop', 'truncate', 'delete', 'update' or 'all'.");
 	action = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	spec.actions = dfw_action_from_name(action);
 	if (spec.actions == 0)
@@ -104,22 +234,36 @@ dfw_confirm(PG_FUNCTION_ARGS)
 				 errhint("Use 'drop', 'truncate', 'delete', 'update' or 'all'.")));
 
 	if (PG_ARGISNULL(1))
-		bad_argument("target must not be null", "Use '*' to allow any object.");
+		null_argument("target", "Use '*' to allow any object.");
+	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) >= DFW_PATTERN_LEN)
+		bad_argument("target is too long",
+					 psprintf("A target may be at most %d bytes.", DFW_PATTERN_LEN - 1));
 	text_to_cstring_buffer(PG_GETARG_TEXT_PP(1), spec.target, sizeof(spec.target));
 	if (spec.target[0] == '\0')
 		bad_argument("target must not be empty", "Use '*' to allow any object.");
 
 	if (PG_ARGISNULL(2))
-		bad_argument("valid_for must not be null", NULL);
-	secs = lifetime_seconds(PG_GETARG_INTERVAL_P(2));
+		null_argument("valid_for", NULL);
+	usecs = lifetime_usecs(PG_GETARG_INTERVAL_P(2));
 
 	spec.max_rows = PG_ARGISNULL(3) ? -1 : PG_GETARG_INT64(3);
 	if (!PG_ARGISNULL(3) && spec.max_rows < 0)
 		bad_argument("max_rows must be zero or more, or NULL for no limit", NULL);
 
 	spec.agent = PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4);
+	if (!PG_ARGISNULL(4))
+	{
+		if (!OidIsValid(spec.agent))
+			bad_argument("agent must name a role, or be NULL for any agent", NULL);
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(spec.agent)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("role with OID %u does not exist", spec.agent)));
+	}
 
-	spec.uses_left = PG_ARGISNULL(5) ? 1 : PG_GETARG_INT32(5);
+	if (PG_ARGISNULL(5))
+		null_argument("uses", "Give the number of statements the token may confirm (default 1).");
+	spec.uses_left = PG_GETARG_INT32(5);
 	if (spec.uses_left < 1)
 		bad_argument("uses must be at least 1", NULL);
 
@@ -131,10 +275,24 @@ dfw_confirm(PG_FUNCTION_ARGS)
 		strlcpy(spec.dbname, db, sizeof(spec.dbname));
 	}
 
+	/* a target that names nothing would make a token that never confirms */
+	if (strchr(spec.target, '*') == NULL)
+	{
+		if (spec.dbname[0] != '\0' && MyDatabaseId == get_database_oid(spec.dbname, false))
+			check_target(spec.target);
+		else
+			ereport(NOTICE,
+					(errmsg("target \"%s\" was not checked against the catalog", spec.target),
+					 errdetail("The token is valid in %s, whose catalogs cannot be read from database \"%s\".",
+							   spec.dbname[0] ? psprintf("database \"%s\"", spec.dbname) : "every database",
+							   get_database_name(MyDatabaseId))));
+	}
+
 	strlcpy(spec.issued_by, GetUserNameFromId(GetSessionUserId(), false),
 			sizeof(spec.issued_by));
 	spec.issued_at = GetCurrentTimestamp();
-	spec.expires_at = spec.issued_at + secs * USECS_PER_SEC;
+	spec.expires_at = spec.issued_at + usecs;
+	spec.issued_xmin = issue_xmin();
 
 	token = dfw_token_issue(&spec, token_id);
 	dfw_audit("issued", actions_text(spec.actions), spec.target, spec.max_rows,
@@ -160,8 +318,10 @@ dfw_revoke(PG_FUNCTION_ARGS)
 }
 
 /*
- * approve(request_id, valid_for): attach a one-statement approval to the
- * refused session.
+ * approve(request_id, valid_for [, any_session]): allow one retry of a
+ * refused request -- in the refused session, or with any_session in any
+ * session of the same agent login (pooled connections).  Version 1.0's SQL
+ * calls it with two arguments.
  */
 Datum
 dfw_approve(PG_FUNCTION_ARGS)
@@ -170,32 +330,40 @@ dfw_approve(PG_FUNCTION_ARGS)
 	DfwTokenView spec;
 	char	   *reqid;
 	char		token_id[DFW_ID_LEN];
-	int64		secs;
+	int64		usecs;
+	bool		any_session = false;
 
 	dfw_require_approver("deletion_firewall.approve");
 	if (PG_ARGISNULL(0))
-		bad_argument("request_id must not be null", NULL);
+		null_argument("request_id", NULL);
 	reqid = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			null_argument("any_session", NULL);
+		any_session = PG_GETARG_BOOL(2);
+	}
 	if (!dfw_blocked_find(reqid, &b))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("deletion_firewall request \"%s\" does not exist", reqid),
 				 errdetail("It was never made, or it is older than what deletion_firewall.blocked keeps."),
 				 errhint("See SELECT * FROM deletion_firewall.blocked;")));
-	if (strcmp(b.action, "tamper") == 0 || b.stmt_hash == 0)
+	if (dfw_action_from_name(b.action) == 0 || b.key.stmt_hash == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("deletion_firewall request \"%s\" cannot be approved", reqid)));
-	if (b.statement_cut)
+	if (!any_session && !dfw_backend_alive(b.backend_pid, b.backend_start))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("deletion_firewall request \"%s\" cannot be approved", reqid),
-				 errdetail("Its statement is longer than the %d bytes deletion_firewall.blocked shows, so nobody has seen all of it.",
-						   DFW_STMT_LEN - 1),
-				 errhint("Issue a token with deletion_firewall.confirm() instead.")));
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the session of deletion_firewall request \"%s\" has ended", reqid),
+				 errdetail("An approval is attached to the refused session (backend %d), which is no longer connected.",
+						   b.backend_pid),
+				 errhint("To allow the retry in another session of agent \"%s\" (a pooled connection), run: SELECT deletion_firewall.approve('%s', any_session => true); or issue a token with deletion_firewall.confirm().",
+						 b.agent, reqid)));
 	if (PG_ARGISNULL(1))
-		bad_argument("valid_for must not be null", NULL);
-	secs = lifetime_seconds(PG_GETARG_INTERVAL_P(1));
+		null_argument("valid_for", NULL);
+	usecs = lifetime_usecs(PG_GETARG_INTERVAL_P(1));
 
 	memset(&spec, 0, sizeof(spec));
 	spec.actions = dfw_action_from_name(b.action);
@@ -204,16 +372,19 @@ dfw_approve(PG_FUNCTION_ARGS)
 	spec.agent = b.agent_oid;
 	spec.max_rows = -1;			/* the human saw the statement: run it to the end */
 	spec.uses_left = 1;
+	spec.any_session = any_session;
+	spec.claimed_by = any_session ? b.login_oid : InvalidOid;
 	strlcpy(spec.issued_by, GetUserNameFromId(GetSessionUserId(), false),
 			sizeof(spec.issued_by));
 	strlcpy(spec.request_id, reqid, sizeof(spec.request_id));
 	spec.issued_at = GetCurrentTimestamp();
-	spec.expires_at = spec.issued_at + secs * USECS_PER_SEC;
+	spec.expires_at = spec.issued_at + usecs;
+	spec.issued_xmin = issue_xmin();
 
-	dfw_approval_issue_slot(&spec, b.backend_pid, b.backend_start,
-							b.stmt_hash, token_id);
+	dfw_approval_issue(&spec, b.backend_pid, b.backend_start, &b.key, &b.objs,
+					   b.statement, token_id);
 	dfw_audit("approved", b.action, b.target, -1, reqid, token_id,
-			  spec.issued_by, NULL);
+			  spec.issued_by, any_session ? "any_session" : NULL);
 	PG_RETURN_TEXT_P(cstring_to_text(token_id));
 }
 

@@ -282,7 +282,7 @@ INSERT INTO t8.attempts VALUES
 RESET client_min_messages;
 
 -- A token the agents may set: deletion_firewall.token is theirs.
-SELECT deletion_firewall.confirm('drop', 't8.nothing', '10 minutes') AS tok \gset
+SELECT deletion_firewall.confirm('drop', 't8.nothing*', '10 minutes') AS tok \gset
 
 --
 -- 1. An ordinary agent.
@@ -551,7 +551,7 @@ SELECT * FROM t8_in;
 CREATE FUNCTION t8.my_sc(text, text, bool) RETURNS text AS 'set_config_by_name' LANGUAGE internal;
 DROP FUNCTION t8.my_sc(text, text, bool);
 SELECT deletion_firewall.revoke(token_id) AS revoked
-  FROM deletion_firewall.tokens WHERE target = 't8.nothing';
+  FROM deletion_firewall.tokens WHERE target = 't8.nothing*';
 SELECT * FROM t8.settings_now;
 SELECT t8.ext_fp() = :'ext_fp' AS extension_unchanged,
        t8.roles_fp() = :'roles_fp' AS roles_unchanged,
