@@ -459,7 +459,7 @@ reason_sentence(const RefusalInfo *ri, int action, List *targets, int64 rows)
 				char		shown[200];
 
 				dfw_cut_text(shown, sizeof(shown), dfw_escape(ri->approved_stmt));
-				return psprintf("An approval (%s) exists in this session, but for another statement: \"%s\". Only that exact text can be retried.",
+				return psprintf("An approval (%s) exists for this session, but for another statement: \"%s\". Only that exact text can be retried.",
 								v->token_id, shown);
 			}
 		case DFW_TOKEN_WRONG_PARAMS:

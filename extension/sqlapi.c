@@ -23,11 +23,14 @@
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/catcache.h"
 #include "utils/lsyscache.h"
 #include "utils/varlena.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "access/htup_details.h"
 #include "nodes/makefuncs.h"
 #include "utils/timestamp.h"
 
@@ -127,6 +130,41 @@ target_names_nothing(const char *target, const char *suggestion)
 }
 
 /*
+ * A function's identity, schema.name(argument types): compare it with the
+ * identities of the functions of that name (no privilege on the schema is
+ * needed to issue a token for it).
+ */
+static void
+check_function_target(const char *target)
+{
+	const char *paren = strchr(target, '(');
+	const char *start = paren;
+	char	   *name;
+	CatCList   *list;
+	bool		found = false;
+
+	while (start > target && start[-1] != '.')
+		start--;
+	name = pnstrdup(start, paren - start);
+	if (name[0] == '"' && strlen(name) >= 2)
+		name = pnstrdup(name + 1, strlen(name) - 2);
+	list = SearchSysCacheList1(PROCNAMEARGSNSP, CStringGetDatum(name));
+	for (int i = 0; i < list->n_members && !found; i++)
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(&list->members[i]->tuple);
+		ObjectAddress addr;
+		char	   *id;
+
+		ObjectAddressSet(addr, ProcedureRelationId, proc->oid);
+		id = getObjectIdentity(&addr, true);
+		found = (id != NULL && strcmp(id, target) == 0);
+	}
+	ReleaseSysCacheList(list);
+	if (!found)
+		target_names_nothing(target, NULL);
+}
+
+/*
  * Does the target (no '*' in it) name an object of this database?  Tables,
  * views, sequences and other relations, columns, functions, types, schemas
  * and databases are checked; an identity of another shape ("trigger on
@@ -141,9 +179,7 @@ check_target(const char *target)
 
 	if (strchr(target, '(') != NULL)
 	{
-		if (!OidIsValid(DatumGetObjectId(DirectFunctionCall1(to_regprocedure,
-															 CStringGetTextDatum(target)))))
-			target_names_nothing(target, NULL);
+		check_function_target(target);
 		return;
 	}
 	if (strstr(target, " on ") != NULL ||
@@ -357,8 +393,7 @@ dfw_approve(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the session of deletion_firewall request \"%s\" has ended", reqid),
-				 errdetail("An approval is attached to the refused session (backend %d), which is no longer connected.",
-						   b.backend_pid),
+				 errdetail("An approval is attached to the refused session, which is no longer connected."),
 				 errhint("To allow the retry in another session of agent \"%s\" (a pooled connection), run: SELECT deletion_firewall.approve('%s', any_session => true); or issue a token with deletion_firewall.confirm().",
 						 b.agent, reqid)));
 	if (PG_ARGISNULL(1))

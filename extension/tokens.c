@@ -388,6 +388,22 @@ dfw_objset_make(List *targets, DfwObjSet *set)
 		memcpy(set->h, h, sizeof(uint64) * n);
 }
 
+/*
+ * Are the objects with these sorted distinct hashes all in the set (or,
+ * for a large set, exactly it)?  No allocation: callable under a lock.
+ */
+static bool
+objset_covers_hashes(const DfwObjSet *set, const uint64 *h, int n,
+					 uint64 all_hash)
+{
+	if (set->n > DFW_OBJSET_MAX)
+		return n == set->n && all_hash == set->all_hash;
+	for (int i = 0; i < n; i++)
+		if (bsearch(&h[i], set->h, set->n, sizeof(uint64), cmp_uint64) == NULL)
+			return false;
+	return true;
+}
+
 /* Is every one of targets in the set (or, for a large set, exactly it)? */
 bool
 dfw_objset_covers(const DfwObjSet *set, List *targets)
@@ -395,12 +411,7 @@ dfw_objset_covers(const DfwObjSet *set, List *targets)
 	int			n;
 	uint64	   *h = sorted_hashes(targets, &n);
 
-	if (set->n > DFW_OBJSET_MAX)
-		return n == set->n && hashes_hash(h, n) == set->all_hash;
-	for (int i = 0; i < n; i++)
-		if (bsearch(&h[i], set->h, set->n, sizeof(uint64), cmp_uint64) == NULL)
-			return false;
-	return true;
+	return objset_covers_hashes(set, h, n, hashes_hash(h, n));
 }
 
 /* Every target covered by the pattern, as the token was issued? */
@@ -533,9 +544,9 @@ dfw_token_spend(const char *token, int action, List *targets, int64 rows,
 /*
  * Spend the approval for this statement: one attached to this backend, or
  * an any-session approval for this agent login.  When there is none for
- * this very statement, says why: an approval exists for another statement
- * (its text goes to approved_stmt_out, DFW_STMT_LEN bytes) or for other
- * parameter values.
+ * this very statement, says why: a live approval for these objects exists
+ * for another statement text (its text goes to approved_stmt_out,
+ * DFW_STMT_LEN bytes) or for other parameter values.
  */
 DfwTokenResult
 dfw_approval_spend(const DfwStmtKey *key, int action, List *targets,
@@ -548,9 +559,15 @@ dfw_approval_spend(const DfwStmtKey *key, int action, List *targets,
 	TimestampTz now = GetCurrentTimestamp();
 	int			best_rank = 0;
 
+	int			n;
+	uint64	   *h;
+	uint64		all_hash;
+
 	approved_stmt_out[0] = '\0';
 	if (dfw_shared == NULL)
 		return DFW_TOKEN_NONE;
+	h = sorted_hashes(targets, &n);
+	all_hash = hashes_hash(h, n);
 
 	/*
 	 * Find the best candidate: this statement with these parameters (a live
@@ -569,12 +586,16 @@ dfw_approval_spend(const DfwStmtKey *key, int action, List *targets,
 			(s->backend_pid != MyProcPid ||
 			 s->backend_start != MyStartTimestamp))
 			continue;
-		if (s->key.stmt_hash != key->stmt_hash)
-			rank = 1;
-		else if (s->key.params_hash != key->params_hash)
+		if (s->key.stmt_hash == key->stmt_hash &&
+			s->key.params_hash == key->params_hash)
+			rank = slot_live(s, now) ? 4 : 3;
+		else if (!slot_live(s, now) ||
+				 !objset_covers_hashes(&s->objs, h, n, all_hash))
+			continue;			/* not about these objects, or spent */
+		else if (s->key.stmt_hash == key->stmt_hash)
 			rank = 2;
 		else
-			rank = slot_live(s, now) ? 4 : 3;
+			rank = 1;
 		if (rank <= best_rank)
 			continue;
 		best_rank = rank;
