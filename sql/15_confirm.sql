@@ -115,8 +115,15 @@ SELECT deletion_firewall.approve(request_id, any_session => true) IS NOT NULL AS
 \c - agent
 ALTER TABLE c15.spare RENAME TO junk;
 ALTER TABLE c15.important RENAME TO spare;
-SELECT public.try('DROP TABLE c15.spare;');
+-- the very text that was approved, but another object now has the name
+\set VERBOSITY terse
+DROP TABLE c15.spare;
+\set VERBOSITY default
 SELECT count(*) AS important_rows FROM c15.spare;
+\c - alice
+SELECT reason FROM deletion_firewall.blocked
+ WHERE statement = 'DROP TABLE c15.spare;' ORDER BY at DESC LIMIT 1;
+\c - agent
 ALTER TABLE c15.spare RENAME TO important;
 ALTER TABLE c15.junk RENAME TO spare;
 -- the approved object itself, under its name again: allowed, once
