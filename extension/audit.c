@@ -41,6 +41,9 @@ typedef struct DfwAuditShared
 
 static DfwAuditShared *audit = NULL;
 
+/* Set around dfw_audit("replaced", ...): logged as old_definition=. */
+const char *dfw_audit_old_definition = NULL;
+
 Size
 dfw_audit_shmem_size(void)
 {
@@ -149,7 +152,8 @@ dfw_audit(const char *event, const char *action, const char *target,
 
 	if (IsTransactionState() && strcmp(event, "refused") == 0)
 		agent = dfw_agent_name();
-	else if (IsTransactionState() && strcmp(event, "confirmed") == 0)
+	else if (IsTransactionState() && (strcmp(event, "confirmed") == 0 ||
+										strcmp(event, "replaced") == 0))
 		agent = dfw_agent_name();
 
 	initStringInfo(&buf);
@@ -168,6 +172,7 @@ dfw_audit(const char *event, const char *action, const char *target,
 	append_field(&buf, "token_id", token_id);
 	append_field(&buf, "by", by);
 	append_field(&buf, "reason", reason);
+	append_field(&buf, "old_definition", dfw_audit_old_definition);
 	ereport(LOG, (errmsg_internal("%s", buf.data), errhidestmt(false)));
 
 	if (audit == NULL)

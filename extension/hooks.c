@@ -205,6 +205,8 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		dfw_tamper_check_utility(pstmt->utilityStmt);
 	if (dfw_is_guarded())
 		dfw_rowcount_alter_type(pstmt->utilityStmt);
+	if (dfw_is_guarded())
+		dfw_quiet_check_utility(pstmt->utilityStmt);
 
 	saved_len = list_length(pending);
 	dfw_nesting_level++;
@@ -272,6 +274,8 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			break;
 		case OAT_FUNCTION_EXECUTE:
 			/* a constant test first: this runs for every function call */
+			if (DFW_QUIET_FUNCTION(objectId) && dfw_is_guarded())
+				dfw_quiet_check_function(objectId);
 			if (DFW_FUNCTION_GUARDED(objectId) && dfw_is_agent())
 				dfw_tamper_check_function(objectId);
 			/* functions outside the core: a cached look at their symbol */
@@ -280,6 +284,8 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			break;
 		case OAT_POST_CREATE:
 		case OAT_POST_ALTER:
+			if (access == OAT_POST_CREATE)
+				dfw_quiet_post_create(classId, objectId);	/* large objects */
 			if (dfw_is_agent())
 			{
 				ObjectAddress addr;
