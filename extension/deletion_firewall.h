@@ -201,6 +201,8 @@ extern void dfw_tamper_check_perms(List *rangeTable, List *permInfos);
 extern void dfw_quiet_check_utility(Node *parsetree);
 extern void dfw_quiet_check_function(Oid fn);
 extern void dfw_quiet_post_create(Oid classId, Oid objectId);
+extern void dfw_quiet_init(void);
+extern struct QueryDesc *dfw_quiet_starting;	/* ExecutorStart running */
 
 /*
  * The built-in functions dfw_quiet_check_function() examines: setval and

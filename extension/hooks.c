@@ -321,6 +321,7 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 						  queryDesc->plannedstmt->hasModifyingCTE);
 	bool		agent_writes;
 	bool		guarded_writes;
+	struct QueryDesc *saved_starting;
 
 	if (top_level_query(queryDesc))
 		maybe_begin_statement(writes);
@@ -338,10 +339,14 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		dfw_tamper_check_perms(queryDesc->plannedstmt->rtable,
 							   DFW_PERMINFOS(queryDesc->plannedstmt));
 
+	/* quiet.c reads function arguments from it (reset on abort) */
+	saved_starting = dfw_quiet_starting;
+	dfw_quiet_starting = queryDesc;
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	dfw_quiet_starting = saved_starting;
 	if (guarded_writes)
 		dfw_rowcount_start(queryDesc, eflags);
 }
@@ -437,4 +442,5 @@ dfw_hooks_init(void)
 	ExecutorFinish_hook = dfw_ExecutorFinish;
 	RegisterXactCallback(dfw_xact_callback, NULL);
 	RegisterSubXactCallback(dfw_subxact_callback, NULL);
+	dfw_quiet_init();
 }

@@ -33,14 +33,16 @@
  * lowrite, lo_truncate, lo_truncate64) are seen at OAT_FUNCTION_EXECUTE,
  * which gives the function's OID but not its arguments, and built-in
  * functions never pass the fmgr hook (fmgr_info takes a fast path for
- * them).  So the arguments are read from the statement being started: when
- * the active portal's one statement is a plain SELECT of such calls over
- * constants and bound parameters ("SELECT setval('s', 42)", "SELECT
- * lo_open($1, $2)"), every call of the statement is known and is checked
- * with its arguments; such a statement runs no other code, so the call
- * being initialized is one of them.  Anything else (a call inside a
- * function, a subquery argument, the fast-path protocol) cannot be told
- * apart and fails closed:
+ * them).  So the arguments are read from the query whose ExecutorStart is
+ * running (hooks.c sets dfw_quiet_starting around it): when it is a plain
+ * SELECT of such calls over constants and parameters with fixed values
+ * ("SELECT setval('s', 42)", "SELECT lo_open($1, $2)" over the extended
+ * protocol, a SQL function's "SELECT setval($1, 1)"), every call of the
+ * query is known and is checked with its arguments; initializing such a
+ * query runs no other code, so the call being initialized is one of them.
+ * Anything else (a subquery or PL/pgSQL variable as argument, a PL/pgSQL
+ * expression evaluated without the executor, the fast-path protocol)
+ * cannot be told apart and fails closed:
  *	- setval and lo_put are refused unless confirmed (the target named is
  *	  the function, as the sequence or large object is unknown);
  *	- lo_open is allowed (reading large objects over libpq uses it), but the
@@ -88,7 +90,7 @@
 #include "parser/parse_type.h"
 #include "rewrite/rewriteSupport.h"
 #include "storage/bufmgr.h"
-#include "tcop/pquery.h"
+#include "executor/execdesc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -887,7 +889,6 @@ typedef struct OwnLo
 
 static List *own_los = NIL;		/* of OwnLo *, in TopMemoryContext */
 static bool lo_unseen_open = false; /* an lo_open whose mode we could not see */
-static bool callbacks_registered = false;
 
 static void
 quiet_xact_callback(XactEvent event, void *arg)
@@ -900,6 +901,7 @@ quiet_xact_callback(XactEvent event, void *arg)
 		return;
 	/* large object descriptors are closed at transaction end */
 	lo_unseen_open = false;
+	dfw_quiet_starting = NULL;
 	foreach(lc, own_los)
 	{
 		OwnLo	   *o = lfirst(lc);
@@ -924,6 +926,8 @@ quiet_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
 		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		dfw_quiet_starting = NULL;
 	foreach(lc, own_los)
 	{
 		OwnLo	   *o = lfirst(lc);
@@ -940,14 +944,11 @@ quiet_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	}
 }
 
-static void
-register_callbacks(void)
+void
+dfw_quiet_init(void)
 {
-	if (callbacks_registered)
-		return;
 	RegisterXactCallback(quiet_xact_callback, NULL);
 	RegisterSubXactCallback(quiet_subxact_callback, NULL);
-	callbacks_registered = true;
 }
 
 /*
@@ -963,7 +964,6 @@ dfw_quiet_post_create(Oid classId, Oid objectId)
 
 	if (classId != LargeObjectRelationId || !dfw_is_guarded())
 		return;
-	register_callbacks();
 	if (list_length(own_los) >= 10000)
 		return;					/* past the cap, stop exempting: fail closed */
 	old = MemoryContextSwitchTo(TopMemoryContext);
@@ -1077,23 +1077,32 @@ collect_calls(Node *node, ParamListInfo params, List **calls)
 }
 
 /*
- * The calls of the statement being started, when it is a plain SELECT of
- * guarded-function calls over constants and bound parameters; false if the
- * statement is anything else (or there is none: fast-path, SPI).
+ * The query whose ExecutorStart is running (set by hooks.c around it), or
+ * NULL.  A function's OAT_FUNCTION_EXECUTE fires while its expression is
+ * initialized, i.e. during the ExecutorStart of the query that calls it, or
+ * outside any (fast-path, PL/pgSQL simple expressions, CALL): then NULL.
+ * Reset when a (sub)transaction aborts, as an error may have left it set.
+ */
+struct QueryDesc *dfw_quiet_starting = NULL;
+
+/*
+ * The calls of the query being started, when it is a plain SELECT of
+ * guarded-function calls over constants and parameters with fixed values;
+ * false if it is anything else, or if no query is being started.
  */
 static bool
 statement_calls(List **calls)
 {
-	Portal		portal = ActivePortal;
+	QueryDesc  *qd = dfw_quiet_starting;
 	PlannedStmt *ps;
 	Plan	   *plan;
 	ListCell   *lc;
 
 	*calls = NIL;
-	if (portal == NULL || list_length(portal->stmts) != 1)
+	if (qd == NULL)
 		return false;
-	ps = linitial(portal->stmts);
-	if (!IsA(ps, PlannedStmt) || ps->commandType != CMD_SELECT ||
+	ps = qd->plannedstmt;
+	if (ps == NULL || ps->commandType != CMD_SELECT ||
 		ps->utilityStmt != NULL || ps->subplans != NIL || ps->hasModifyingCTE)
 		return false;
 	plan = ps->planTree;
@@ -1103,7 +1112,7 @@ statement_calls(List **calls)
 		return false;
 	foreach(lc, plan->targetlist)
 		if (!collect_calls((Node *) ((TargetEntry *) lfirst(lc))->expr,
-						   portal->portalParams, calls))
+						   qd->params, calls))
 			return false;
 	return true;
 }
@@ -1200,7 +1209,6 @@ dfw_quiet_check_function(Oid fn)
 	List	   *calls;
 	ListCell   *lc;
 
-	register_callbacks();
 	if (statement_calls(&calls))
 	{
 		/* every call of this statement, with its arguments */
