@@ -90,8 +90,12 @@ SELECT last_value FROM q.ident_id_seq;
 \set VERBOSITY default
 SELECT public.try($$SELECT setval('q.s', 1)$$);
 \set VERBOSITY terse
--- where the value cannot be seen (a PL/pgSQL variable, a subquery): fail closed
+-- a PL/pgSQL variable: seen in a custom plan, not in a generic one (fail
+-- closed, even forward); a subquery is never seen
+DO $$ DECLARE v bigint := 1; BEGIN PERFORM setval('q.s', v); END $$;
+SET plan_cache_mode = force_generic_plan;
 DO $$ DECLARE v bigint := 100; BEGIN PERFORM setval('q.s', v); END $$;
+RESET plan_cache_mode;
 SELECT setval('q.s', (SELECT 100));
 -- forward is fine
 SELECT setval('q.s', 10);
