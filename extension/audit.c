@@ -44,6 +44,9 @@ typedef struct DfwAuditShared
 
 static DfwAuditShared *audit = NULL;
 
+/* Set around dfw_audit("replaced", ...): logged as old_definition=. */
+const char *dfw_audit_old_definition = NULL;
+
 Size
 dfw_audit_shmem_size(void)
 {
@@ -280,6 +283,7 @@ dfw_audit_as(const char *event, const char *action, const char *target,
 		snprintf(lsnbuf, sizeof(lsnbuf), "%X/%X", LSN_FORMAT_ARGS(lsn));
 		append_field(&buf, "lsn", lsnbuf);
 	}
+	append_field(&buf, "old_definition", dfw_audit_old_definition);
 	ereport(LOG, (errmsg_internal("%s", buf.data), errhidestmt(false)));
 
 	if (audit == NULL)

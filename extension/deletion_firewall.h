@@ -18,6 +18,10 @@
  *				stop as soon as the count passes the limit.
  *	tamper.c	what an agent may never do (settings, roles, the extension
  *				itself, catalogs, server files, untrusted languages).
+ *	quiet.c		what destroys without saying DROP, TRUNCATE or DELETE (DROP
+ *				IDENTITY, SET UNLOGGED, large-object writes, sequences moved
+ *				back, enum labels renamed, ...) and definitions replaced in
+ *				place (logged as event=replaced).
  *	audit.c		log lines, the events ring and the blocked-requests ring.
  *	sqlapi.c	the SQL-callable functions: confirm, revoke, approve, views.
  *
@@ -229,7 +233,25 @@ extern void dfw_tamper_refuse(const char *what, const char *detail);
 extern void dfw_tamper_init(void);
 extern void dfw_tamper_check_perms(List *rangeTable, List *permInfos);
 
+/* ---- quiet.c ---- */
+extern void dfw_quiet_check_utility(Node *parsetree);
+extern void dfw_quiet_check_function(Oid fn);
+extern void dfw_quiet_post_create(Oid classId, Oid objectId);
+extern void dfw_quiet_init(void);
+extern struct QueryDesc *dfw_quiet_starting;	/* ExecutorStart running */
+
+/*
+ * The built-in functions dfw_quiet_check_function() examines: setval and
+ * the large-object writers.  A macro of constants, as it is tested for
+ * every function call.
+ */
+#define DFW_QUIET_FUNCTION(fn) \
+	((fn) == F_SETVAL_REGCLASS_INT8 || (fn) == F_SETVAL_REGCLASS_INT8_BOOL || \
+	 (fn) == F_LO_OPEN || (fn) == F_LO_PUT || (fn) == F_LOWRITE || \
+	 (fn) == F_LO_TRUNCATE || (fn) == F_LO_TRUNCATE64)
+
 /* ---- audit.c ---- */
+extern const char *dfw_audit_old_definition;	/* next line's old_definition */
 typedef struct DfwEvent
 {
 	TimestampTz at;

@@ -205,6 +205,8 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		dfw_tamper_check_utility(pstmt->utilityStmt);
 	if (dfw_is_guarded())
 		dfw_rowcount_alter_type(pstmt->utilityStmt);
+	if (dfw_is_guarded())
+		dfw_quiet_check_utility(pstmt->utilityStmt);
 
 	saved_len = list_length(pending);
 	dfw_nesting_level++;
@@ -272,6 +274,8 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			break;
 		case OAT_FUNCTION_EXECUTE:
 			/* a constant test first: this runs for every function call */
+			if (DFW_QUIET_FUNCTION(objectId) && dfw_is_guarded())
+				dfw_quiet_check_function(objectId);
 			if (DFW_FUNCTION_GUARDED(objectId) && dfw_is_agent())
 				dfw_tamper_check_function(objectId);
 			/* functions outside the core: a cached look at their symbol */
@@ -280,6 +284,8 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 			break;
 		case OAT_POST_CREATE:
 		case OAT_POST_ALTER:
+			if (access == OAT_POST_CREATE)
+				dfw_quiet_post_create(classId, objectId);	/* large objects */
 			if (dfw_is_agent())
 			{
 				ObjectAddress addr;
@@ -315,6 +321,7 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 						  queryDesc->plannedstmt->hasModifyingCTE);
 	bool		agent_writes;
 	bool		guarded_writes;
+	struct QueryDesc *saved_starting;
 
 	if (top_level_query(queryDesc))
 		maybe_begin_statement(writes);
@@ -332,10 +339,14 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		dfw_tamper_check_perms(queryDesc->plannedstmt->rtable,
 							   DFW_PERMINFOS(queryDesc->plannedstmt));
 
+	/* quiet.c reads function arguments from it (reset on abort) */
+	saved_starting = dfw_quiet_starting;
+	dfw_quiet_starting = queryDesc;
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	dfw_quiet_starting = saved_starting;
 	if (guarded_writes)
 		dfw_rowcount_start(queryDesc, eflags);
 }
@@ -436,4 +447,5 @@ dfw_hooks_init(void)
 	ExecutorFinish_hook = dfw_ExecutorFinish;
 	RegisterXactCallback(dfw_xact_callback, NULL);
 	RegisterSubXactCallback(dfw_subxact_callback, NULL);
+	dfw_quiet_init();
 }
