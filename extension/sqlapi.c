@@ -20,6 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/pg_lsn.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(dfw_preloaded);
@@ -135,6 +136,9 @@ dfw_confirm(PG_FUNCTION_ARGS)
 			sizeof(spec.issued_by));
 	spec.issued_at = GetCurrentTimestamp();
 	spec.expires_at = spec.issued_at + secs * USECS_PER_SEC;
+	/* objects named or linked by a transaction not ended by now: not covered */
+	spec.issued_xmin = (ActiveSnapshotSet() ? GetActiveSnapshot() :
+						GetTransactionSnapshot())->xmin;
 
 	token = dfw_token_issue(&spec, token_id);
 	dfw_audit("issued", actions_text(spec.actions), spec.target, spec.max_rows,

@@ -281,12 +281,13 @@ dfw_token_list(void)
 
 /* Every target covered by the pattern? */
 static bool
-targets_covered(List *targets, const char *pattern)
+targets_covered(List *targets, const char *pattern, TransactionId issued_xmin)
 {
 	ListCell   *lc;
 
 	foreach(lc, targets)
-		if (!dfw_target_covered((DfwTarget *) lfirst(lc), pattern))
+		if (!dfw_target_covered_at((DfwTarget *) lfirst(lc), pattern,
+								   issued_xmin))
 			return false;
 	return true;
 }
@@ -329,7 +330,7 @@ bool
 dfw_targets_allowed(const DfwTokenView *v, List *targets)
 {
 	return v->is_approval ? targets_listed(targets, v->target)
-		: targets_covered(targets, v->target);
+		: targets_covered(targets, v->target, v->issued_xmin);
 }
 
 /*
