@@ -110,7 +110,8 @@ extern bool dfw_pattern_matches(const char *pattern, const char *identity,
 								bool is_schema);
 extern bool dfw_target_covered(const DfwTarget *t, const char *pattern);
 extern bool dfw_target_covered_at(const DfwTarget *t, const char *pattern,
-								  TransactionId issued_xmin);
+								  TransactionId issued_xmin,
+								  TransactionId issued_xid);
 extern bool dfw_is_extension_object(const ObjectAddress *addr);
 extern bool dfw_class_has_properties(Oid classId);
 
@@ -129,6 +130,7 @@ typedef struct DfwTokenView
 	TimestampTz expires_at;
 	TransactionId issued_xmin;	/* issuing snapshot's xmin: objects named
 								 * and linked before it are covered */
+	TransactionId issued_xid;	/* the issuing transaction's, if any */
 	/* approvals only */
 	bool		is_approval;
 	char		request_id[DFW_ID_LEN];

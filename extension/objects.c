@@ -42,6 +42,7 @@
 #include "catalog/pg_namespace.h"
 #include "commands/extension.h"
 #include "nodes/parsenodes.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -99,10 +100,109 @@ catalog_of(Oid classId, Oid *catalog, Oid *index, AttrNumber *oidcol)
 	return OidIsValid(*index) && *oidcol != InvalidAttrNumber;
 }
 
+/* What we keep of one version of a catalog row, to follow its history. */
+typedef struct RowVersion
+{
+	ItemPointerData self;
+	ItemPointerData next;		/* t_ctid: the version that replaced it */
+	TransactionId xmin;
+	NameData	name;
+	Oid			nsp;
+} RowVersion;
+
+static void
+read_version(HeapTuple tup, TupleDesc desc, AttrNumber namecol,
+			 AttrNumber nspcol, RowVersion *v)
+{
+	bool		isnull;
+	Datum		d;
+
+	memset(v, 0, sizeof(*v));
+	v->self = tup->t_self;
+	v->next = tup->t_data->t_ctid;
+	v->xmin = HeapTupleHeaderGetXmin(tup->t_data);
+	if (namecol != InvalidAttrNumber)
+	{
+		d = fastgetattr(tup, namecol, desc, &isnull);
+		if (!isnull)
+			namestrcpy(&v->name, NameStr(*DatumGetName(d)));
+	}
+	if (nspcol != InvalidAttrNumber)
+	{
+		d = fastgetattr(tup, nspcol, desc, &isnull);
+		v->nsp = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
+}
+
+static bool
+xmin_committed(TransactionId xid)
+{
+	return !TransactionIdIsNormal(xid) ||
+		TransactionIdIsCurrentTransactionId(xid) ||
+		TransactionIdDidCommit(xid);
+}
+
+/*
+ * Since when has this row had its present name and namespace?  Later
+ * updates that keep them (TRUNCATE's new relfilenode, ALTER TABLE, GRANT)
+ * do not change what the object is called.  We read every version of the
+ * row still on disk (SnapshotAny) and walk back from the present one, over
+ * committed predecessors that had the same name and namespace; the xmin of
+ * the oldest is the answer.  Where history has been pruned, the walk stops
+ * early: a newer answer, which only ever covers less.
+ */
+static TransactionId
+identity_since(Relation rel, Oid index, ScanKey keys, int nkeys,
+			   const RowVersion *present, AttrNumber namecol, AttrNumber nspcol)
+{
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *versions = NIL;
+	RowVersion	cur = *present;
+	int			steps = 0;
+
+	scan = systable_beginscan(rel, index, true, SnapshotAny, nkeys, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)) &&
+		   list_length(versions) < 256)
+	{
+		RowVersion *v = palloc(sizeof(RowVersion));
+
+		read_version(tup, RelationGetDescr(rel), namecol, nspcol, v);
+		versions = lappend(versions, v);
+	}
+	systable_endscan(scan);
+
+	while (steps++ < 256)
+	{
+		RowVersion *prev = NULL;
+		ListCell   *lc;
+
+		foreach(lc, versions)
+		{
+			RowVersion *v = lfirst(lc);
+
+			if (ItemPointerEquals(&v->next, &cur.self) &&
+				!ItemPointerEquals(&v->self, &cur.self))
+			{
+				prev = v;
+				break;
+			}
+		}
+		if (prev == NULL || !xmin_committed(prev->xmin) ||
+			strncmp(NameStr(prev->name), NameStr(cur.name), NAMEDATALEN) != 0 ||
+			prev->nsp != cur.nsp)
+			break;
+		cur = *prev;
+	}
+	list_free_deep(versions);
+	return cur.xmin;
+}
+
 /*
  * Find one catalog row by an index under the given snapshot.  Returns
- * whether it is there; optionally the xmin of the version seen and the
- * value of one OID column (InvalidOid when NULL).
+ * whether it is there; optionally since when it has had its name and
+ * namespace (see identity_since) and the value of one OID column
+ * (InvalidOid when NULL).
  */
 static bool
 scan_row(Oid catalog, Oid index, ScanKey keys, int nkeys, Snapshot snapshot,
@@ -112,13 +212,27 @@ scan_row(Oid catalog, Oid index, ScanKey keys, int nkeys, Snapshot snapshot,
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		found;
+	RowVersion	present;
+	AttrNumber	namecol = InvalidAttrNumber;
+	AttrNumber	nspcol = InvalidAttrNumber;
+
+	if (xmin != NULL)
+	{
+		if (catalog == AttributeRelationId)
+			namecol = Anum_pg_attribute_attname;
+		else if (dfw_class_has_properties(catalog))
+		{
+			namecol = get_object_attnum_name(catalog);
+			nspcol = get_object_attnum_namespace(catalog);
+		}
+	}
 
 	rel = table_open(catalog, AccessShareLock);
 	scan = systable_beginscan(rel, index, true, snapshot, nkeys, keys);
 	tup = systable_getnext(scan);
 	found = HeapTupleIsValid(tup);
 	if (found && xmin != NULL)
-		*xmin = HeapTupleHeaderGetXmin(tup->t_data);
+		read_version(tup, RelationGetDescr(rel), namecol, nspcol, &present);
 	if (found && attnum != InvalidAttrNumber)
 	{
 		bool		isnull;
@@ -134,6 +248,9 @@ scan_row(Oid catalog, Oid index, ScanKey keys, int nkeys, Snapshot snapshot,
 		*value = isnull ? InvalidOid : DatumGetObjectId(d);
 	}
 	systable_endscan(scan);
+	if (found && xmin != NULL)
+		*xmin = identity_since(rel, index, keys, nkeys, &present, namecol,
+							   nspcol);
 	table_close(rel, AccessShareLock);
 	return found;
 }
@@ -153,7 +270,7 @@ object_row(Oid classId, Oid objectId, Snapshot snapshot, TransactionId *xmin,
 		*nsp = InvalidOid;
 	if (!catalog_of(classId, &catalog, &index, &oidcol))
 		return false;
-	if (nsp != NULL && catalog == classId)
+	if (nsp != NULL && catalog == classId && dfw_class_has_properties(classId))
 		nspcol = get_object_attnum_namespace(classId);
 	ScanKeyInit(&key, oidcol, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(objectId));
@@ -204,10 +321,10 @@ newer_xmin(TransactionId a, TransactionId b)
 }
 
 /*
- * The newest xmin among the rows that give an object its identity: its own
- * row (a column: its pg_attribute row and its table's), and its namespace's.
- * A rename, SET SCHEMA, ATTACH PARTITION or schema rename writes one of
- * them.  InvalidTransactionId when a row cannot be read.
+ * Since when an object has been called what it is called: the newest of
+ * identity_since() over its own row (a column: its pg_attribute row and its
+ * table's) and its namespace's.  A rename, SET SCHEMA or schema rename
+ * moves it forward.  InvalidTransactionId when a row cannot be read.
  */
 static TransactionId
 identity_xmin(const ObjectAddress *addr, Snapshot snap)
@@ -475,40 +592,46 @@ dfw_pattern_matches(const char *pattern, const char *identity, bool is_schema)
 /*
  * Was this row written before the issue?  issued_xmin is the issuing
  * snapshot's xmin: every transaction before it had ended.  A row written by
- * one that had not (or whose age we do not know) is newer than the token.
+ * one that had not (or whose age we do not know) is newer than the token --
+ * unless the issuing transaction itself wrote it (issued_xid): the human
+ * who created a table and confirmed its drop in one transaction.
  */
 static bool
-written_before(TransactionId xmin, TransactionId issued_xmin)
+written_before(TransactionId xmin, TransactionId issued_xmin,
+			   TransactionId issued_xid)
 {
 	if (!TransactionIdIsValid(issued_xmin))
 		return true;
-	return TransactionIdIsValid(xmin) &&
-		TransactionIdPrecedes(xmin, issued_xmin);
+	if (!TransactionIdIsValid(xmin))
+		return false;
+	return TransactionIdPrecedes(xmin, issued_xmin) ||
+		(TransactionIdIsValid(issued_xid) &&
+		 TransactionIdEquals(xmin, issued_xid));
 }
 
 /*
  * Is the target, or something it belongs to, named by the pattern, as
- * things stood when the token was issued?  An identity or a belonging
- * written since does not count: the token covers the objects its target
- * named then, not what was later renamed, moved or attached into it.
+ * things stood when the token was issued?  A name or a belonging written
+ * since does not count: the token covers the objects its target named
+ * then, not what was later renamed, moved or attached into it.
  * issued_xmin InvalidTransactionId: no age check.
  */
 bool
 dfw_target_covered_at(const DfwTarget *t, const char *pattern,
-					  TransactionId issued_xmin)
+					  TransactionId issued_xmin, TransactionId issued_xid)
 {
 	ListCell   *lc;
 
 	if (dfw_pattern_matches(pattern, t->identity,
 							t->addr.classId == NamespaceRelationId) &&
-		written_before(t->xmin, issued_xmin))
+		written_before(t->xmin, issued_xmin, issued_xid))
 		return true;
 	foreach(lc, t->covers)
 	{
 		DfwCover   *c = lfirst(lc);
 
 		if (dfw_pattern_matches(pattern, c->identity, false) &&
-			written_before(c->xmin, issued_xmin))
+			written_before(c->xmin, issued_xmin, issued_xid))
 			return true;
 	}
 	return false;
@@ -518,7 +641,8 @@ dfw_target_covered_at(const DfwTarget *t, const char *pattern,
 bool
 dfw_target_covered(const DfwTarget *t, const char *pattern)
 {
-	return dfw_target_covered_at(t, pattern, InvalidTransactionId);
+	return dfw_target_covered_at(t, pattern, InvalidTransactionId,
+								 InvalidTransactionId);
 }
 
 /* ---------------- objects of the extension itself ---------------- */

@@ -14,6 +14,7 @@
  */
 #include "deletion_firewall.h"
 
+#include "access/xact.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -139,6 +140,7 @@ dfw_confirm(PG_FUNCTION_ARGS)
 	/* objects named or linked by a transaction not ended by now: not covered */
 	spec.issued_xmin = (ActiveSnapshotSet() ? GetActiveSnapshot() :
 						GetTransactionSnapshot())->xmin;
+	spec.issued_xid = GetTopTransactionIdIfAny();
 
 	token = dfw_token_issue(&spec, token_id);
 	dfw_audit("issued", actions_text(spec.actions), spec.target, spec.max_rows,

@@ -281,13 +281,13 @@ dfw_token_list(void)
 
 /* Every target covered by the pattern? */
 static bool
-targets_covered(List *targets, const char *pattern, TransactionId issued_xmin)
+targets_covered(List *targets, const DfwTokenView *v)
 {
 	ListCell   *lc;
 
 	foreach(lc, targets)
-		if (!dfw_target_covered_at((DfwTarget *) lfirst(lc), pattern,
-								   issued_xmin))
+		if (!dfw_target_covered_at((DfwTarget *) lfirst(lc), v->target,
+								   v->issued_xmin, v->issued_xid))
 			return false;
 	return true;
 }
@@ -330,7 +330,7 @@ bool
 dfw_targets_allowed(const DfwTokenView *v, List *targets)
 {
 	return v->is_approval ? targets_listed(targets, v->target)
-		: targets_covered(targets, v->target, v->issued_xmin);
+		: targets_covered(targets, v);
 }
 
 /*
