@@ -304,6 +304,8 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 					ObjectAccessPostCreate *pc = arg;
 
 					dfw_tamper_check_new_object(&addr);
+					if (subId != 0)		/* a column or default of a table */
+						dfw_tamper_check_object(access, &addr);
 					dfw_remember_created(&addr, pc != NULL && pc->is_internal);
 				}
 				else

@@ -213,6 +213,7 @@ scan_row(Oid catalog, Oid index, ScanKey keys, int nkeys, Snapshot snapshot,
 	HeapTuple	tup;
 	bool		found;
 	RowVersion	present;
+	ScanKeyData keys2[2];
 	AttrNumber	namecol = InvalidAttrNumber;
 	AttrNumber	nspcol = InvalidAttrNumber;
 
@@ -226,6 +227,10 @@ scan_row(Oid catalog, Oid index, ScanKey keys, int nkeys, Snapshot snapshot,
 			nspcol = get_object_attnum_namespace(catalog);
 		}
 	}
+
+	/* systable_beginscan rewrites the keys for the index: keep a copy */
+	Assert(nkeys <= 2);
+	memcpy(keys2, keys, sizeof(ScanKeyData) * nkeys);
 
 	rel = table_open(catalog, AccessShareLock);
 	scan = systable_beginscan(rel, index, true, snapshot, nkeys, keys);
@@ -249,7 +254,7 @@ scan_row(Oid catalog, Oid index, ScanKey keys, int nkeys, Snapshot snapshot,
 	}
 	systable_endscan(scan);
 	if (found && xmin != NULL)
-		*xmin = identity_since(rel, index, keys, nkeys, &present, namecol,
+		*xmin = identity_since(rel, index, keys2, nkeys, &present, namecol,
 							   nspcol);
 	table_close(rel, AccessShareLock);
 	return found;
@@ -986,6 +991,9 @@ dfw_object_existed_before(const ObjectAddress *addr)
 	Snapshot	snap;
 	bool		found = true;
 
+	/* a default: always a new pg_attrdef row (see dfw_remember_created) */
+	if (addr->classId == AttrDefaultRelationId && addr->objectSubId != 0)
+		return false;
 	if (addr->objectSubId != 0 && addr->classId != RelationRelationId)
 		return true;
 	snap = snapshot_before_statement();
@@ -1077,50 +1085,35 @@ rebuilt_for_exempt(const ObjectAddress *addr, int depth)
 }
 
 /*
- * A default replaces the column's previous one (SET DEFAULT): it keeps the
- * status of what it replaces, i.e. the column's.
+ * The pg_attrdef row of a column's default: under snap, or (snap NULL) the
+ * one the running command just wrote.
  */
-static bool
-replaces_a_default(const ObjectAddress *addr, ObjectAddress *column)
+static Oid
+default_of(Oid relid, int attnum, Snapshot snap)
 {
-	Oid			relid = InvalidOid;
 	ScanKeyData key[2];
-	Snapshot	snap;
-	bool		found;
-	Relation	rel;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	int16		attnum = 0;
+	Oid			oid = InvalidOid;
 
-	/* the new default's column */
-	rel = table_open(AttrDefaultRelationId, AccessShareLock);
-	ScanKeyInit(&key[0], Anum_pg_attrdef_oid, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(addr->objectId));
-	scan = systable_beginscan(rel, AttrDefaultOidIndexId, true, SnapshotSelf,
-							  1, key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		relid = ((Form_pg_attrdef) GETSTRUCT(tup))->adrelid;
-		attnum = ((Form_pg_attrdef) GETSTRUCT(tup))->adnum;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	column->objectId = InvalidOid;
-	if (!OidIsValid(relid))
-		return true;			/* cannot tell: fail closed */
-	ObjectAddressSubSet(*column, RelationRelationId, relid, attnum);
-
-	/* had the column a default before this statement? */
-	snap = snapshot_before_statement();
-	if (snap == NULL)
-		return true;
 	ScanKeyInit(&key[0], Anum_pg_attrdef_adrelid, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(relid));
 	ScanKeyInit(&key[1], Anum_pg_attrdef_adnum, BTEqualStrategyNumber,
-				F_INT2EQ, Int16GetDatum(attnum));
-	found = scan_row(AttrDefaultRelationId, AttrDefaultIndexId, key, 2, snap,
-					 NULL, InvalidAttrNumber, NULL);
+				F_INT2EQ, Int16GetDatum((int16) attnum));
+	if (!scan_row(AttrDefaultRelationId, AttrDefaultIndexId, key, 2,
+				  snap ? snap : SnapshotSelf, NULL, Anum_pg_attrdef_oid, &oid))
+		return InvalidOid;
+	return oid;
+}
+
+/* Had the column a default before this statement (SET DEFAULT)? */
+static bool
+replaces_a_default(Oid relid, int attnum)
+{
+	Snapshot	snap = snapshot_before_statement();
+	bool		found;
+
+	if (snap == NULL)
+		return true;			/* cannot tell: fail closed */
+	found = OidIsValid(default_of(relid, attnum, snap));
 	UnregisterSnapshot(snap);
 	return found;
 }
@@ -1163,6 +1156,29 @@ void
 dfw_remember_created(const ObjectAddress *addr, bool is_internal)
 {
 	bool		mine;
+	ObjectAddress def;
+
+	/*
+	 * A default's post-create hook names its column (pg_attrdef, table,
+	 * attnum), not its pg_attrdef row: remember the row, which is what a
+	 * DROP DEFAULT removes.  A default that replaces the column's previous
+	 * one keeps that one's status, which is the column's.
+	 */
+	if (addr->classId == AttrDefaultRelationId && addr->objectSubId != 0)
+	{
+		ObjectAddress column;
+
+		ObjectAddressSubSet(column, RelationRelationId, addr->objectId,
+							addr->objectSubId);
+		ObjectAddressSet(def, AttrDefaultRelationId,
+						 default_of(addr->objectId, addr->objectSubId, NULL));
+		if (!OidIsValid(def.objectId))
+			return;
+		if (replaces_a_default(addr->objectId, addr->objectSubId) &&
+			!exempt_by_creation(&column, 0))
+			return;
+		addr = &def;
+	}
 
 	switch (stmt_kind)
 	{
@@ -1178,14 +1194,6 @@ dfw_remember_created(const ObjectAddress *addr, bool is_internal)
 		default:
 			mine = false;
 			break;
-	}
-	if (mine && addr->classId == AttrDefaultRelationId)
-	{
-		ObjectAddress column;
-
-		if (replaces_a_default(addr, &column))
-			mine = OidIsValid(column.objectId) &&
-				exempt_by_creation(&column, 0);
 	}
 	if (!mine)
 		mine = rebuilt_for_exempt(addr, 0);
