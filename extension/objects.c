@@ -327,9 +327,11 @@ newer_xmin(TransactionId a, TransactionId b)
 
 /*
  * Since when an object has been called what it is called: the newest of
- * identity_since() over its own row (a column: its pg_attribute row and its
- * table's) and its namespace's.  A rename, SET SCHEMA or schema rename
- * moves it forward.  InvalidTransactionId when a row cannot be read.
+ * identity_since() over its own row (a table: its row type's; a column: its
+ * pg_attribute row and its table's) and its namespace's.  A rename, SET
+ * SCHEMA or schema rename moves it forward; so may other updates of the
+ * same row (an index's REINDEX), which only ever covers less.
+ * InvalidTransactionId when a row cannot be read.
  */
 static TransactionId
 identity_xmin(const ObjectAddress *addr, Snapshot snap)
@@ -350,7 +352,19 @@ identity_xmin(const ObjectAddress *addr, Snapshot snap)
 		whole.objectSubId = 0;
 		return newer_xmin(xmin, identity_xmin(&whole, snap));
 	}
-	if (!object_row(addr->classId, addr->objectId, snap, &xmin, &nsp))
+	if (addr->classId == RelationRelationId &&
+		OidIsValid(get_rel_type_id(addr->objectId)))
+	{
+		/*
+		 * A table's pg_class row is rewritten by TRUNCATE, VACUUM FULL,
+		 * ALTER TABLE, GRANT and the DROP itself; its row type's pg_type row
+		 * only when it is renamed, moved or given away.
+		 */
+		if (!object_row(TypeRelationId, get_rel_type_id(addr->objectId), snap,
+						&xmin, &nsp))
+			return InvalidTransactionId;
+	}
+	else if (!object_row(addr->classId, addr->objectId, snap, &xmin, &nsp))
 		return InvalidTransactionId;
 	if (OidIsValid(nsp))
 	{
