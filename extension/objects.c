@@ -15,10 +15,23 @@
  * (a view over a table, another table's foreign key, a function that uses
  * it) mean "depends on", not "belongs to", and are not followed.
  *
+ * Age: a target carries since when it has had its name (identity_since:
+ * its row type's row for a table, else its own row, and its schema's) and,
+ * for each object it belongs to, since when it has belonged (the pg_depend
+ * rows followed).  A token covers a target only through names and links
+ * older than its issue (dfw_target_covered_at with the token's issued_xmin):
+ * not what was renamed, moved, attached or made OWNED BY since.
+ *
  * Exemptions: temporary objects, and objects this agent session created
- * (remembered at OAT_POST_CREATE, forgotten if their (sub)transaction rolls
- * back).  An old table attached under a new one is not exempt: exemption is
- * decided on the object itself, never inherited from what it belongs to.
+ * new: by a CREATE, or added by an ALTER (a column, its default, a
+ * constraint) other than by rebuilding.  What PostgreSQL rebuilds under a
+ * new OID (REINDEX CONCURRENTLY, ALTER COLUMN TYPE, CLUSTER, VACUUM FULL,
+ * rewrites) keeps the status of the table it is for.  Existence before the
+ * statement is judged on the latest committed catalogs, not the transaction
+ * snapshot.  The set forgets what is dropped, and a (sub)transaction that
+ * rolls back undoes its changes to it.  An old table attached under a new
+ * one is not exempt: only internal parts (TOAST, row type, a key's index)
+ * share their object's exemption.
  *
  *-------------------------------------------------------------------------
  */
