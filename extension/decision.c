@@ -482,6 +482,8 @@ refuse(int action, List *targets, int64 rows, const RefusalInfo *ri)
 	char		reqid[DFW_ID_LEN];
 	const char *agent = dfw_agent_name();
 	bool		is_rows = (action == DFW_ACT_DELETE || action == DFW_ACT_UPDATE);
+	/* refused for passing max_rows (not a whole-object update) */
+	bool		over_limit = is_rows && dfw_max_rows >= 0 && rows > dfw_max_rows;
 	bool		warn = (dfw_mode == DFW_MODE_WARN);
 	char	   *what;
 	char	   *why = reason_sentence(ri, action, targets, rows);
@@ -497,7 +499,7 @@ refuse(int action, List *targets, int64 rows, const RefusalInfo *ri)
 	if (ri->r == DFW_TOKEN_WRONG_TARGET)
 		shown = uncovered_by(targets, &ri->v, &ri->objs);
 
-	if (is_rows)
+	if (over_limit)
 	{
 		what = psprintf("%s of more than %lld rows from %s",
 						dfw_action_name(action), (long long) (rows - 1),

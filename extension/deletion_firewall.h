@@ -87,22 +87,35 @@ extern bool dfw_user_matches_agent(Oid agent);
 extern void dfw_require_approver(const char *fname);
 
 /* ---- objects.c ---- */
+typedef struct DfwCover
+{
+	char	   *identity;		/* of an object the target belongs to */
+	TransactionId xmin;			/* newest row on the way there, or Invalid */
+} DfwCover;
+
 typedef struct DfwTarget
 {
 	ObjectAddress addr;
 	char	   *identity;		/* pg_identify_object(...).identity */
-	List	   *covers;			/* identities of what it belongs to (char *) */
+	TransactionId xmin;			/* newest of its identity rows, or Invalid */
+	List	   *covers;			/* what it belongs to (DfwCover *) */
 } DfwTarget;
 
 extern void dfw_objects_init(void);
 extern DfwTarget *dfw_make_target(const ObjectAddress *addr);
 extern bool dfw_object_is_exempt(const ObjectAddress *addr);
-extern void dfw_remember_created(const ObjectAddress *addr);
+extern void dfw_remember_created(const ObjectAddress *addr, bool is_internal);
+extern void dfw_forget_created(const ObjectAddress *addr);
+extern int	dfw_objects_statement_enter(Node *stmt);
+extern void dfw_objects_statement_exit(int prev);
 extern bool dfw_object_existed_before(const ObjectAddress *addr);
 extern Oid	dfw_new_object_namespace(const ObjectAddress *addr);
 extern bool dfw_pattern_matches(const char *pattern, const char *identity,
 								bool is_schema);
 extern bool dfw_target_covered(const DfwTarget *t, const char *pattern);
+extern bool dfw_target_covered_at(const DfwTarget *t, const char *pattern,
+								  TransactionId issued_xmin,
+								  TransactionId issued_xid);
 extern bool dfw_is_extension_object(const ObjectAddress *addr);
 extern bool dfw_class_has_properties(Oid classId);
 
@@ -135,7 +148,9 @@ typedef struct DfwTokenView
 	char		issued_by[NAMEDATALEN];
 	TimestampTz issued_at;
 	TimestampTz expires_at;
-	TransactionId issued_xmin;	/* catalog rows newer than this: not covered */
+	TransactionId issued_xmin;	/* issuing snapshot's xmin: objects named
+								 * and linked before it are covered */
+	TransactionId issued_xid;	/* the issuing transaction's, if any */
 	bool		revoked;
 	Oid			claimed_by;		/* tokens without agent: first login to use it */
 	/* approvals only */

@@ -198,6 +198,7 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   DestReceiver *dest, QueryCompletion *qc)
 {
 	int			saved_len;
+	int			saved_kind;
 
 	maybe_begin_statement(!IsA(pstmt->utilityStmt, TransactionStmt));
 
@@ -209,6 +210,7 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		dfw_quiet_check_utility(pstmt->utilityStmt);
 
 	saved_len = list_length(pending);
+	saved_kind = dfw_objects_statement_enter(pstmt->utilityStmt);
 	dfw_nesting_level++;
 	PG_TRY();
 	{
@@ -228,10 +230,12 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		 * leave its removals undecided.
 		 */
 		dfw_nesting_level--;
+		dfw_objects_statement_exit(saved_kind);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	dfw_nesting_level--;
+	dfw_objects_statement_exit(saved_kind);
 
 	/* decide what this command (and what it ran) removed */
 	flush_pending_from(saved_len);
@@ -261,11 +265,18 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				 * temporary schema (DISCARD TEMP), which may cascade to a
 				 * permanent object: that one is guarded like any other.
 				 */
-				if (drop && (drop->dropflags & PERFORM_DELETION_INTERNAL) &&
-					!(drop->dropflags & PERFORM_DELETION_SKIP_ORIGINAL))
-					break;
-				if (dfw_is_guarded())
+				if (!(drop && (drop->dropflags & PERFORM_DELETION_INTERNAL) &&
+					  !(drop->dropflags & PERFORM_DELETION_SKIP_ORIGINAL)) &&
+					dfw_is_guarded())
 					guard_removal(DFW_ACT_DROP, classId, objectId, subId);
+
+				/* gone: whatever later gets its OID is not the session's */
+				{
+					ObjectAddress addr;
+
+					ObjectAddressSubSet(addr, classId, objectId, subId);
+					dfw_forget_created(&addr);
+				}
 				break;
 			}
 		case OAT_TRUNCATE:
@@ -296,8 +307,12 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				if (access == OAT_POST_CREATE &&
 					!dfw_object_existed_before(&addr))
 				{
+					ObjectAccessPostCreate *pc = arg;
+
 					dfw_tamper_check_new_object(&addr);
-					dfw_remember_created(&addr);
+					if (subId != 0)		/* a column or default of a table */
+						dfw_tamper_check_object(access, &addr);
+					dfw_remember_created(&addr, pc != NULL && pc->is_internal);
 				}
 				else
 					dfw_tamper_check_object(access, &addr);

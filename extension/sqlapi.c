@@ -14,6 +14,7 @@
  */
 #include "deletion_firewall.h"
 
+#include "access/xact.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -28,6 +29,7 @@
 #include "utils/varlena.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_largeobject.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "access/htup_details.h"
@@ -94,7 +96,8 @@ actions_text(int actions)
 
 /*
  * The oldest transaction still running when this call began: catalog rows
- * written by it or a later one are newer than what is being issued.
+ * written by it or a later one are newer than what is being issued (rows
+ * the issuing transaction itself wrote are older: issued_xid).
  */
 static TransactionId
 issue_xmin(void)
@@ -195,6 +198,14 @@ check_target(const char *target)
 	if (list_length(names) == 1)
 	{
 		const char *name = linitial(names);
+
+		/* a large object's identity is its OID */
+		if (strspn(name, "0123456789") == strlen(name) && strlen(name) <= 10)
+		{
+			if (!LargeObjectExists((Oid) strtoul(name, NULL, 10)))
+				target_names_nothing(target, NULL);
+			return;
+		}
 
 		if (OidIsValid(get_namespace_oid(name, true)) ||
 			OidIsValid(get_database_oid(name, true)))
@@ -329,6 +340,7 @@ dfw_confirm(PG_FUNCTION_ARGS)
 	spec.issued_at = GetCurrentTimestamp();
 	spec.expires_at = spec.issued_at + usecs;
 	spec.issued_xmin = issue_xmin();
+	spec.issued_xid = GetTopTransactionIdIfAny();
 
 	token = dfw_token_issue(&spec, token_id);
 	dfw_audit("issued", actions_text(spec.actions), spec.target, spec.max_rows,

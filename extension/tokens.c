@@ -421,7 +421,8 @@ targets_covered(List *targets, const DfwTokenView *v)
 	ListCell   *lc;
 
 	foreach(lc, targets)
-		if (!dfw_target_covered((DfwTarget *) lfirst(lc), v->target))
+		if (!dfw_target_covered_at((DfwTarget *) lfirst(lc), v->target,
+								   v->issued_xmin, v->issued_xid))
 			return false;
 	return true;
 }
