@@ -18,7 +18,10 @@
  *	3. the token in deletion_firewall.token, one use of which is spent.
  *
  * A statement, here, is a top-level statement: hooks.c calls
- * dfw_statement_begin() for each client statement (see its header).
+ * dfw_statement_begin() for each client statement (see its header).  What
+ * it was confirmed for is kept in that statement's own state (stmt.c),
+ * with the portal that runs it: a confirmation never reaches another
+ * portal, bound earlier or run in between.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,14 +36,6 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
-
-typedef struct Confirmation
-{
-	bool		valid;
-	DfwTokenView v;
-} Confirmation;
-
-static Confirmation confirmed[4];	/* indexed by action bit position */
 
 static int
 action_index(int action)
@@ -139,10 +134,8 @@ dfw_statement_begin(bool may_write)
 	if (may_write && IsTransactionBlock() && IsTransactionState())
 		AcceptInvalidationMessages();
 
-	/* only the flags: this runs for every statement of every role */
-	for (int i = 0; i < lengthof(confirmed); i++)
-		confirmed[i].valid = false;
-	dfw_rowcount_reset();
+	/* the running statement's confirmations, if it has any state yet */
+	dfw_stmt_begin();
 }
 
 /*
@@ -162,7 +155,7 @@ statement_hash(void)
 bool
 dfw_rows_confirmed(int action, int64 rows)
 {
-	Confirmation *c = &confirmed[action_index(action)];
+	DfwConfirmation *c = &dfw_stmt_current()->confirmed[action_index(action)];
 
 	return c->valid && (c->v.max_rows < 0 || rows <= c->v.max_rows);
 }
@@ -422,7 +415,7 @@ refuse(int action, List *targets, int64 rows, DfwTokenResult r,
 static void
 note_confirmed(int action, List *targets, int64 rows, const DfwTokenView *v)
 {
-	Confirmation *c = &confirmed[action_index(action)];
+	DfwConfirmation *c = &dfw_stmt_current()->confirmed[action_index(action)];
 
 	c->valid = true;
 	c->v = *v;
@@ -439,7 +432,7 @@ note_confirmed(int action, List *targets, int64 rows, const DfwTokenView *v)
 void
 dfw_decide(int action, List *targets, int64 rows)
 {
-	Confirmation *c = &confirmed[action_index(action)];
+	DfwConfirmation *c = &dfw_stmt_current()->confirmed[action_index(action)];
 	DfwTokenView v;
 	DfwTokenResult r;
 	DfwTokenResult ra;

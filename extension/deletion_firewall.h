@@ -16,6 +16,8 @@
  *				collect what a statement removes and ask decision.c.
  *	rowcount.c	executor hooks: count rows deleted/updated per statement and
  *				stop as soon as the count passes the limit.
+ *	stmt.c		per-statement state (confirmations, row counts), kept with
+ *				the portal that runs the statement.
  *	tamper.c	what an agent may never do (settings, roles, the extension
  *				itself, catalogs, server files, untrusted languages).
  *	audit.c		log lines, the events ring and the blocked-requests ring.
@@ -154,6 +156,37 @@ extern void dfw_lock_exclusive(void);
 extern void dfw_lock_shared(void);
 extern void dfw_unlock(void);
 
+/* ---- stmt.c ---- */
+typedef struct DfwConfirmation
+{
+	bool		valid;
+	DfwTokenView v;
+} DfwConfirmation;
+
+/* What one statement has been confirmed for and has written so far. */
+typedef struct DfwStmtState
+{
+	struct PortalData *portal;	/* NULL: work outside any portal */
+	uint64		id;				/* unique in the backend, never 0 */
+	/* decision.c: confirmations, indexed by action bit position */
+	DfwConfirmation confirmed[4];
+	/* rowcount.c: [0] delete, [1] update */
+	int64		rows[2];
+	List	   *relids[2];		/* tables written, allocated in cxt */
+	uint64		relids_version[2];
+	uint64		decided_version[2];
+	MemoryContext cxt;			/* the portal's context, or our own */
+	TimestampTz stmt_ts;		/* no-portal state: the message it counts */
+	MemoryContextCallback cb;	/* forgets a portal's state */
+} DfwStmtState;
+
+extern DfwStmtState *dfw_stmt_current(void);
+extern DfwStmtState *dfw_stmt_peek(void);
+extern void dfw_stmt_begin(void);
+extern bool dfw_stmt_outermost(void);
+extern void dfw_stmt_enter(void);
+extern void dfw_stmt_leave(void);
+
 /* ---- decision.c ---- */
 extern void dfw_statement_begin(bool may_write);
 extern void dfw_decide(int action, List *targets, int64 rows);
@@ -168,7 +201,6 @@ extern int	dfw_nesting_level;
 extern void dfw_flush_pending(void);
 
 /* ---- rowcount.c ---- */
-extern void dfw_rowcount_reset(void);
 extern bool dfw_rowcount_active(void);
 struct QueryDesc;
 extern void dfw_rowcount_start(struct QueryDesc *queryDesc, int eflags);

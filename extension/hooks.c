@@ -27,9 +27,13 @@
  *
  * Statements: dfw_nesting_level counts ProcessUtility frames, kept right
  * on error with PG_CATCH.  A utility command entered at level 0, or a query
- * started at level 0 that is one of the active portal's own statements (not
- * one a function runs through SPI), starts a new top-level statement.  No
- * executor-run frame is counted, so queries pay no PG_TRY.
+ * started outside every frame that is one of the active portal's own
+ * statements (not one a function runs through SPI), starts a new top-level
+ * statement.  Frames (stmt.c) are ProcessUtility and, in guarded sessions
+ * only, ExecutorRun and ExecutorFinish: the outermost one names the portal
+ * whose statement everything nested in it belongs to, so that a portal
+ * bound earlier and executed later runs as itself, with its own
+ * confirmations and row counts (stmt.c).  Humans' queries pay no PG_TRY.
  *
  *-------------------------------------------------------------------------
  */
@@ -66,6 +70,7 @@ static MemoryContext pending_cxt = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 
 /* ---------------- the queue of removals ---------------- */
@@ -208,6 +213,7 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	saved_len = list_length(pending);
 	dfw_nesting_level++;
+	dfw_stmt_enter();
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -226,10 +232,12 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		 * leave its removals undecided.
 		 */
 		dfw_nesting_level--;
+		dfw_stmt_leave();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	dfw_nesting_level--;
+	dfw_stmt_leave();
 
 	/* decide what this command (and what it ran) removed */
 	flush_pending_from(saved_len);
@@ -316,7 +324,7 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	bool		agent_writes;
 	bool		guarded_writes;
 
-	if (top_level_query(queryDesc))
+	if (dfw_stmt_outermost() && top_level_query(queryDesc))
 		maybe_begin_statement(writes);
 
 	/*
@@ -340,16 +348,68 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		dfw_rowcount_start(queryDesc, eflags);
 }
 
+/*
+ * A guarded session's query runs as a frame (stmt.c): the outermost names
+ * the portal whose statement it is -- at Execute, not at Bind, where a
+ * SELECT portal's executor started.
+ */
+static void
+dfw_ExecutorRun(DFW_EXECUTOR_RUN_ARGS)
+{
+	if (!dfw_is_guarded())
+	{
+		if (prev_ExecutorRun)
+			DFW_EXECUTOR_RUN_CALL(prev_ExecutorRun);
+		else
+			DFW_EXECUTOR_RUN_CALL(standard_ExecutorRun);
+		return;
+	}
+	dfw_stmt_enter();
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			DFW_EXECUTOR_RUN_CALL(prev_ExecutorRun);
+		else
+			DFW_EXECUTOR_RUN_CALL(standard_ExecutorRun);
+	}
+	PG_FINALLY();
+	{
+		dfw_stmt_leave();
+	}
+	PG_END_TRY();
+}
+
 static void
 dfw_ExecutorFinish(QueryDesc *queryDesc)
 {
-	if (prev_ExecutorFinish)
-		prev_ExecutorFinish(queryDesc);
+	if (!dfw_is_guarded())
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
 	else
-		standard_ExecutorFinish(queryDesc);
+	{
+		/* AFTER triggers run here: they belong to the statement too */
+		dfw_stmt_enter();
+		PG_TRY();
+		{
+			if (prev_ExecutorFinish)
+				prev_ExecutorFinish(queryDesc);
+			else
+				standard_ExecutorFinish(queryDesc);
+		}
+		PG_FINALLY();
+		{
+			dfw_stmt_leave();
+		}
+		PG_END_TRY();
+	}
 
 	/* removals made by functions (lo_unlink) in a top-level query */
-	if (pending != NIL && dfw_nesting_level == 0 && top_level_query(queryDesc))
+	if (pending != NIL && dfw_nesting_level == 0 && dfw_stmt_outermost() &&
+		top_level_query(queryDesc))
 		dfw_flush_pending();
 }
 
@@ -427,6 +487,8 @@ dfw_hooks_init(void)
 	object_access_hook = dfw_object_access;
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = dfw_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = dfw_ExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = dfw_ExecutorFinish;
 	RegisterXactCallback(dfw_xact_callback, NULL);
