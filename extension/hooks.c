@@ -174,7 +174,9 @@ guard_removal(int action, Oid classId, Oid objectId, int subId)
  * or rule action on behalf of another?  The portal being run holds the
  * client's statements; queries run through SPI or SQL functions are not
  * among them.  Outside any portal (deferred triggers fired at COMMIT) a
- * query counts as a statement of its own.
+ * query counts as a statement of its own.  Callers also ask that no frame
+ * (stmt.c) is open: a cursor a function opens is a portal of its own, but
+ * runs inside the statement that called the function.
  */
 static bool
 top_level_query(QueryDesc *queryDesc)
@@ -407,10 +409,20 @@ dfw_ExecutorFinish(QueryDesc *queryDesc)
 		PG_END_TRY();
 	}
 
-	/* removals made by functions (lo_unlink) in a top-level query */
+	/*
+	 * Removals made by functions (lo_unlink) in a top-level query.  Outside
+	 * any portal (a SELECT portal's executor finishes when the portal is
+	 * dropped: at the next Bind, or at commit) the decision is a statement
+	 * of its own: what another portal's cleanup was confirmed for does not
+	 * carry over.
+	 */
 	if (pending != NIL && dfw_nesting_level == 0 && dfw_stmt_outermost() &&
 		top_level_query(queryDesc))
+	{
+		if (ActivePortal == NULL)
+			dfw_stmt_begin();
 		dfw_flush_pending();
+	}
 }
 
 /* ---------------- transactions ---------------- */
@@ -423,9 +435,16 @@ dfw_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			/* nothing queued may commit undecided */
+			/*
+			 * Nothing queued may commit undecided; outside every statement,
+			 * decided as a statement of its own.
+			 */
 			if (pending != NIL)
+			{
+				if (dfw_stmt_outermost() && ActivePortal == NULL)
+					dfw_stmt_begin();
 				dfw_flush_pending();
+			}
 
 			/*
 			 * A COMMIT inside a procedure (CALL) of an agent's, after the

@@ -46,6 +46,20 @@ BEGIN
 END $$;
 CREATE FUNCTION app.f_del(i int) RETURNS int LANGUAGE sql
     AS $$ DELETE FROM app.orders WHERE id = i RETURNING id $$;
+-- two loops over cursors the function opens: portals of their own, run
+-- inside the caller's statement
+CREATE FUNCTION app.f_two_loops(a int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE r record; n int := 0;
+BEGIN
+    FOR r IN SELECT app.f_del(id) FROM generate_series(a, a + 59) id LOOP
+        n := n + 1;
+    END LOOP;
+    FOR r IN SELECT app.f_del(id) FROM generate_series(a + 60, a + 119) id LOOP
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+ALTER FUNCTION app.f_two_loops(int) OWNER TO bob;
 ALTER FUNCTION app.f_wipe() OWNER TO bob;
 ALTER FUNCTION app.f_del(int) OWNER TO bob;
 });
@@ -186,8 +200,9 @@ ok(defined $req, "(a) the refusal names a request ($req)");
 is(count_orders(), '5000', '(a) nothing deleted yet');
 as_alice("SELECT deletion_firewall.approve('$req')");
 
-# BEGIN; bind portal A (a human's function that empties the table), bind
-# and execute the approved DELETE in portal B, then execute A.
+# One pipeline, as a driver sends it: bind portal A (a human's function
+# that empties the table), bind and execute the approved DELETE in portal
+# B, execute A, Sync.  A must not run under B's approval.
 $w->query('BEGIN');
 $w->flush;
 $w->parse('wipe', 'SELECT app.f_wipe()');
@@ -195,22 +210,48 @@ $w->bind('pa', 'wipe');
 $w->parse('', $approved);
 $w->bind('', '');
 $w->execute('', 0);
-$w->sync;
-@r = $w->flush;
-is(error_of(@r), '', '(a) portal A bound, the approved DELETE in portal B runs');
-is(tags_of(@r), 'DELETE 150', '(a) portal B deleted 150 rows');
-$w->query('SAVEPOINT s');
-$w->flush;
 $w->execute('pa', 0);
 $w->sync;
 @r = $w->flush;
+is(tags_of(@r), 'DELETE 150', '(a) the approved DELETE in portal B runs');
 like(error_of(@r), qr/^42501: deletion_firewall refused delete of more than 100 rows from app\.orders/,
-	'(a) portal A, executed after B, is refused: the approval was B\'s');
+	'(a) portal A, bound before B and executed after it, is refused: the approval was B\'s');
+$w->query('COMMIT');
+$w->flush;
+is(count_orders(), '5000', '(a) COMMIT: the table was not emptied');
+
+# The same with a statement between B and A, and A's failure rolled back
+# to a savepoint: B's approved rows go, A's do not.
+$w->parse('', $approved);
+$w->bind('', '');
+$w->execute('', 0);
+$w->sync;
+($req) = error_of($w->flush) =~ /Request id: (req_[0-9a-f]+)/;
+as_alice("SELECT deletion_firewall.approve('$req')");
+$w->query('BEGIN');
+$w->flush;
+$w->parse('wipe1', 'SELECT app.f_wipe()');
+$w->bind('pa1', 'wipe1');
+$w->parse('', $approved);
+$w->bind('', '');
+$w->execute('', 0);
+$w->sync;
+@r = $w->flush;
+is(error_of(@r) . tags_of(@r), 'DELETE 150', '(a) again: portal A bound, the approved DELETE in B runs');
+$w->query('SAVEPOINT s');
+$w->flush;
+$w->execute('pa1', 0);
+$w->sync;
+@r = $w->flush;
+like(error_of(@r), qr/^42501: deletion_firewall refused delete of more than 100 rows from app\.orders/,
+	'(a) again: portal A is refused');
 $w->query('ROLLBACK TO s');
 $w->flush;
 $w->query('COMMIT');
 $w->flush;
 is(count_orders(), '4850', '(a) the approved DELETE committed, the wipe did not');
+$node->safe_psql('postgres',
+	"INSERT INTO app.orders SELECT g, 'n' || g FROM generate_series(1, 150) g");
 
 # ---------------- (b) the same with a one-use token ----------------
 
@@ -226,22 +267,15 @@ $w->bind('pa2', 'wipe2');
 $w->parse('', 'DELETE FROM app.orders WHERE id <= 300');
 $w->bind('', '');
 $w->execute('', 0);
-$w->sync;
-@r = $w->flush;
-is(error_of(@r), '', '(b) the DELETE in portal B spends the token');
-is(tags_of(@r), 'DELETE 150', '(b) portal B deleted 150 rows');
-$w->query('SAVEPOINT s');
-$w->flush;
 $w->execute('pa2', 0);
 $w->sync;
 @r = $w->flush;
+is(tags_of(@r), 'DELETE 300', '(b) the DELETE in portal B spends the token');
 like(error_of(@r), qr/^42501: deletion_firewall refused delete.*\nDETAIL: .*no uses left/s,
 	'(b) portal A, bound before B, is refused: the token\'s one use was B\'s');
-$w->query('ROLLBACK TO s');
-$w->flush;
 $w->query('COMMIT');
 $w->flush;
-is(count_orders(), '4700', '(b) B\'s rows went, A\'s did not');
+is(count_orders(), '5000', '(b) COMMIT: the table was not emptied');
 $w->query('RESET deletion_firewall.token');
 $w->flush;
 
@@ -271,7 +305,7 @@ like(error_of(@r), qr/^42501: deletion_firewall refused delete of more than 100 
 like(error_of(@r), qr/more than 100 rows/, '(c) refused at row 101');
 $w->query('ROLLBACK');
 $w->flush;
-is(count_orders(), '4700', '(c) rows intact');
+is(count_orders(), '5000', '(c) rows intact');
 
 # The same over slices of one DELETE ... RETURNING: PostgreSQL runs it whole
 # at the first Execute, and the first slice is refused.
@@ -286,7 +320,7 @@ like(error_of(@r), qr/^42501: deletion_firewall refused delete of more than 100 
 	'(c) DELETE ... RETURNING fetched in slices: refused');
 $w->query('ROLLBACK');
 $w->flush;
-is(count_orders(), '4700', '(c) rows intact after DELETE ... RETURNING');
+is(count_orders(), '5000', '(c) rows intact after DELETE ... RETURNING');
 
 # ---------------- (d) several statements in one Query message ----------------
 
@@ -294,12 +328,12 @@ $tok = as_alice(
 	"SELECT deletion_firewall.confirm(action => 'delete', target => 'app.orders', uses => 1)");
 $w->query("SET deletion_firewall.token = '$tok'");
 $w->flush;
-$w->query('DELETE FROM app.orders WHERE id <= 450; DELETE FROM app.orders WHERE id > 4800');
+$w->query('DELETE FROM app.orders WHERE id <= 150; DELETE FROM app.orders WHERE id > 4800');
 @r = $w->flush;
 is(tags_of(@r), 'DELETE 150', '(d) the first statement of the message spends the one use');
 like(error_of(@r), qr/^42501: deletion_firewall refused delete.*\nDETAIL: .*no uses left/s,
 	'(d) the second statement of the same message is refused: it needs a use of its own');
-is(count_orders(), '4700', '(d) the message ran as one transaction: nothing deleted');
+is(count_orders(), '5000', '(d) the message ran as one transaction: nothing deleted');
 
 # Two uses, at most 200 rows a statement: two statements of 150 rows each
 # in one message, each counted alone, are both allowed.
@@ -307,23 +341,36 @@ $tok = as_alice(
 	"SELECT deletion_firewall.confirm(action => 'delete', target => 'app.orders', uses => 2, max_rows => 200)");
 $w->query("SET deletion_firewall.token = '$tok'");
 $w->flush;
-$w->query('DELETE FROM app.orders WHERE id <= 450; DELETE FROM app.orders WHERE id > 4850');
+$w->query('DELETE FROM app.orders WHERE id <= 150; DELETE FROM app.orders WHERE id > 4850');
 @r = $w->flush;
 is(error_of(@r), '', '(d) two statements of 150 rows under a 200-row token: both allowed');
 is(tags_of(@r), 'DELETE 150,DELETE 150', '(d) each deleted 150 rows');
-is(count_orders(), '4400', '(d) 300 rows went, in two statements of one message');
+is(count_orders(), '4700', '(d) 300 rows went, in two statements of one message');
+
+# ---------------- (e) cursors a function opens ----------------
+
+# A function's cursors are portals too, but they run inside the statement
+# that called the function: their rows add up with it.
+$w->parse('', 'SELECT app.f_two_loops(1000)');
+$w->bind('', '');
+$w->execute('', 0);
+$w->sync;
+@r = $w->flush;
+like(error_of(@r), qr/^42501: deletion_firewall refused delete of more than 100 rows/,
+	'(e) two loops of 60 rows over cursors inside one statement: refused');
+is(count_orders(), '4700', '(e) rows intact');
 
 # ---------------- the session is still sound ----------------
 
 $w->query('RESET deletion_firewall.token');
 $w->flush;
-$w->query('DELETE FROM app.orders WHERE id <= 600');
+$w->query('DELETE FROM app.orders WHERE id <= 400');
 @r = $w->flush;
 like(error_of(@r), qr/^42501: deletion_firewall refused/,
 	'a later mass delete without confirmation is refused');
-$w->query('DELETE FROM app.orders WHERE id <= 500');
+$w->query('DELETE FROM app.orders WHERE id <= 200');
 @r = $w->flush;
 is(tags_of(@r), 'DELETE 50', 'a small delete is allowed');
-is(count_orders(), '4350', 'rows as expected');
+is(count_orders(), '4650', 'rows as expected');
 
 done_testing();
