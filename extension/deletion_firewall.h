@@ -185,6 +185,7 @@ extern DfwStmtState *dfw_stmt_peek(void);
 extern void dfw_stmt_begin(void);
 extern bool dfw_stmt_outermost(void);
 extern void dfw_stmt_enter(void);
+extern void dfw_stmt_enter_portal(struct PortalData *portal);
 extern void dfw_stmt_leave(void);
 
 /* ---- decision.c ---- */

@@ -198,6 +198,28 @@ maybe_begin_statement(bool may_write)
 
 /* ---------------- ProcessUtility ---------------- */
 
+/*
+ * The portal whose statement a utility command runs: for FETCH and MOVE,
+ * the cursor's (its rows add up over all its fetches); else the command's.
+ */
+static Portal
+fetched_portal(Node *parsetree)
+{
+	if (IsA(parsetree, FetchStmt) && dfw_stmt_outermost())
+	{
+		FetchStmt  *fetch = (FetchStmt *) parsetree;
+		Portal		cursor;
+
+		if (fetch->portalname != NULL && fetch->portalname[0] != '\0')
+		{
+			cursor = GetPortalByName(fetch->portalname);
+			if (PortalIsValid(cursor))
+				return cursor;
+		}
+	}
+	return ActivePortal;
+}
+
 static void
 dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   bool readOnlyTree, ProcessUtilityContext context,
@@ -215,7 +237,7 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	saved_len = list_length(pending);
 	dfw_nesting_level++;
-	dfw_stmt_enter();
+	dfw_stmt_enter_portal(fetched_portal(pstmt->utilityStmt));
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)

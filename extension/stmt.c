@@ -23,11 +23,12 @@
  * Which portal "runs" a piece of work is decided at the outermost frame:
  * hooks.c brackets ProcessUtility and, for guarded sessions, ExecutorRun
  * and ExecutorFinish with dfw_stmt_enter()/dfw_stmt_leave().  The outermost
- * frame records ActivePortal; everything nested in it (functions through
- * SPI, the cursors they open and fetch, triggers, utility commands) belongs
- * to that statement, even when PostgreSQL makes another portal active for
- * a nested cursor.  Outside any frame the statement is ActivePortal's (a
- * Bind's ExecutorStart).
+ * frame records ActivePortal (for FETCH and MOVE, the cursor's portal);
+ * everything nested in it (functions through SPI, the cursors they open
+ * and fetch, triggers, utility commands) belongs to that statement, even
+ * when PostgreSQL makes another portal active for a nested cursor.
+ * Outside any frame the statement is ActivePortal's (a Bind's
+ * ExecutorStart).
  *
  * A portal that holds several planned statements (the products of a rule)
  * counts rows together, and each planned statement spends a confirmation
@@ -214,8 +215,19 @@ dfw_stmt_outermost(void)
 void
 dfw_stmt_enter(void)
 {
+	dfw_stmt_enter_portal(ActivePortal);
+}
+
+/*
+ * A frame that runs another portal's statement: FETCH and MOVE of a cursor
+ * run the cursor's query, which is the statement its rows belong to, over
+ * all its fetches, as for an Execute of a portal in slices.
+ */
+void
+dfw_stmt_enter_portal(Portal portal)
+{
 	if (frame_depth++ == 0)
-		frame_portal = ActivePortal;
+		frame_portal = portal;
 }
 
 void

@@ -360,6 +360,28 @@ like(error_of(@r), qr/^42501: deletion_firewall refused delete of more than 100 
 	'(e) two loops of 60 rows over cursors inside one statement: refused');
 is(count_orders(), '4700', '(e) rows intact');
 
+# ---------------- (f) a cursor fetched in slices ----------------
+
+# FETCH runs the cursor's query: its rows add up over all its fetches, as
+# for a portal executed in slices, whatever ran in between.
+$w->query('BEGIN');
+$w->flush;
+$w->query('DECLARE c CURSOR FOR SELECT app.f_del(id) FROM generate_series(2000, 4000) id');
+$w->flush;
+$w->query('FETCH 60 FROM c');
+@r = $w->flush;
+is(error_of(@r) . tags_of(@r), 'FETCH 60', '(f) the first FETCH of 60 rows runs');
+$w->query('DELETE FROM app.orders WHERE id = 4001');
+@r = $w->flush;
+is(error_of(@r) . tags_of(@r), 'DELETE 1', '(f) another statement in between');
+$w->query('FETCH 60 FROM c');
+@r = $w->flush;
+like(error_of(@r), qr/^42501: deletion_firewall refused delete of more than 100 rows/,
+	'(f) the second FETCH is refused: the cursor counts over its fetches');
+$w->query('ROLLBACK');
+$w->flush;
+is(count_orders(), '4700', '(f) rows intact');
+
 # ---------------- the session is still sound ----------------
 
 $w->query('RESET deletion_firewall.token');
