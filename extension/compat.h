@@ -16,6 +16,19 @@
 #endif
 
 /*
+ * ExecutorRun lost its execute_once argument in 18.
+ */
+#if PG_VERSION_NUM >= 180000
+#define DFW_EXECUTOR_RUN_ARGS	QueryDesc *queryDesc, ScanDirection direction, \
+								uint64 count
+#define DFW_EXECUTOR_RUN_CALL(fn)	fn(queryDesc, direction, count)
+#else
+#define DFW_EXECUTOR_RUN_ARGS	QueryDesc *queryDesc, ScanDirection direction, \
+								uint64 count, bool execute_once
+#define DFW_EXECUTOR_RUN_CALL(fn)	fn(queryDesc, direction, count, execute_once)
+#endif
+
+/*
  * Permission info moved from the range table to PlannedStmt.permInfos in 16.
  */
 #if PG_VERSION_NUM >= 160000

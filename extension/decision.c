@@ -18,7 +18,10 @@
  *	3. the token in deletion_firewall.token, one use of which is spent.
  *
  * A statement, here, is a top-level statement: hooks.c calls
- * dfw_statement_begin() for each client statement (see its header).
+ * dfw_statement_begin() for each client statement (see its header).  What
+ * it was confirmed for is kept in that statement's own state (stmt.c),
+ * with the portal that runs it: a confirmation never reaches another
+ * portal, bound earlier or run in between.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,19 +40,6 @@
 #include "tcop/pquery.h"
 #include "utils/portal.h"
 #include "utils/memutils.h"
-
-typedef struct Confirmation
-{
-	bool		valid;
-	bool		audit_pending;	/* rows: logged when the statement ends */
-	DfwTokenView v;
-	DfwObjSet	objs;			/* approvals: the approved objects */
-	char	   *targets_text;	/* for the audit line (TopMemoryContext) */
-	char		agent[NAMEDATALEN];
-	char		dbname[NAMEDATALEN];
-} Confirmation;
-
-static Confirmation confirmed[4];	/* indexed by action bit position */
 
 /* WAL insert position when the current guarded statement began */
 static XLogRecPtr stmt_lsn = InvalidXLogRecPtr;
@@ -145,23 +135,25 @@ dfw_result_reason(DfwTokenResult r)
 }
 
 /*
- * Write the audit line of a confirmed delete/update, with the rows the
- * statement did in the end (not the count at which it was confirmed).
+ * Write the audit lines of a statement's confirmed deletes/updates, with
+ * the rows the statement did in the end (not the count at which it was
+ * confirmed).  Called when the statement's state goes (its portal is
+ * dropped, or the transaction ends); reads no catalog.
  */
-static void
-flush_confirmed_audit(void)
+void
+dfw_confirmations_flush(DfwStmtState *st)
 {
-	for (int i = 0; i < lengthof(confirmed); i++)
+	for (int i = 0; i < lengthof(st->confirmed); i++)
 	{
-		Confirmation *c = &confirmed[i];
+		DfwConfirmation *c = &st->confirmed[i];
 
 		if (!c->audit_pending)
 			continue;
 		c->audit_pending = false;
 		dfw_audit_as("confirmed", dfw_action_name(1 << i), c->targets_text,
-					 c->agent, c->dbname, dfw_rowcount_rows(1 << i),
+					 c->agent, c->dbname, st->rows[i == 2 ? 0 : 1],
 					 c->v.is_approval ? c->v.request_id : NULL,
-					 c->v.token_id, NULL, NULL, stmt_lsn);
+					 c->v.token_id, NULL, NULL, c->lsn);
 		if (c->targets_text)
 			pfree(c->targets_text);
 		c->targets_text = NULL;
@@ -181,30 +173,29 @@ dfw_statement_begin(bool may_write)
 	if (may_write && IsTransactionBlock() && IsTransactionState())
 		AcceptInvalidationMessages();
 
-	flush_confirmed_audit();
-
-	/* only the flags: this runs for every statement of every role */
-	for (int i = 0; i < lengthof(confirmed); i++)
-		confirmed[i].valid = false;
-	dfw_rowcount_reset();
+	/* the running statement's confirmations, if it has any state yet */
+	dfw_stmt_begin();
 
 	/* where a DBA would restore to, should a confirmation be regretted */
 	if (may_write && dfw_is_guarded())
 		stmt_lsn = GetXLogInsertRecPtr();
 }
 
-/* The transaction ends: the last statement's confirmed rows are final. */
+/* The transaction ends: statements without a portal are final. */
 void
 dfw_decision_xact_end(void)
 {
-	flush_confirmed_audit();
+	DfwStmtState *st = dfw_stmt_noportal();
+
+	if (st != NULL)
+		dfw_confirmations_flush(st);
 }
 
 /* Already confirmed for this many rows of this action in this statement? */
 bool
 dfw_rows_confirmed(int action, int64 rows)
 {
-	Confirmation *c = &confirmed[action_index(action)];
+	DfwConfirmation *c = &dfw_stmt_current()->confirmed[action_index(action)];
 
 	return c->valid && (c->v.max_rows < 0 || rows <= c->v.max_rows);
 }
@@ -562,23 +553,30 @@ static void
 note_confirmed(int action, List *targets, int64 rows, const DfwTokenView *v,
 			   const DfwObjSet *objs)
 {
-	Confirmation *c = &confirmed[action_index(action)];
+	DfwStmtState *st = dfw_stmt_current();
+	DfwConfirmation *c = &st->confirmed[action_index(action)];
 	bool		is_rows = (action == DFW_ACT_DELETE || action == DFW_ACT_UPDATE);
 	const char *agent = dfw_agent_name();
 	const char *dbname = get_database_name(MyDatabaseId);
+	XLogRecPtr	lsn = stmt_lsn;
+
+	/* the earliest of the statement's start and its first guarded write */
+	if (st->lsn != InvalidXLogRecPtr && (lsn == InvalidXLogRecPtr || st->lsn < lsn))
+		lsn = st->lsn;
 
 	if (c->audit_pending)
-		flush_confirmed_audit();
+		dfw_confirmations_flush(st);
 	c->valid = true;
 	c->v = *v;
 	if (objs)
 		c->objs = *objs;
+	c->lsn = lsn;
 	if (!is_rows)
 	{
 		dfw_audit_as("confirmed", dfw_action_name(action),
 					 identities_text(targets), agent, dbname, -1,
 					 v->is_approval ? v->request_id : NULL, v->token_id,
-					 NULL, NULL, stmt_lsn);
+					 NULL, NULL, lsn);
 		return;
 	}
 	/* rows: logged with the statement's final count when it ends */
@@ -598,7 +596,7 @@ note_confirmed(int action, List *targets, int64 rows, const DfwTokenView *v,
 void
 dfw_decide(int action, List *targets, int64 rows)
 {
-	Confirmation *c = &confirmed[action_index(action)];
+	DfwConfirmation *c = &dfw_stmt_current()->confirmed[action_index(action)];
 	DfwTokenView v;
 	DfwObjSet	objs;
 	RefusalInfo ri;

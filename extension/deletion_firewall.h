@@ -16,6 +16,8 @@
  *				collect what a statement removes and ask decision.c.
  *	rowcount.c	executor hooks: count rows deleted/updated per statement and
  *				stop as soon as the count passes the limit.
+ *	stmt.c		per-statement state (confirmations, row counts), kept with
+ *				the portal that runs the statement.
  *	tamper.c	what an agent may never do (settings, roles, the extension
  *				itself, catalogs, server files, untrusted languages).
  *	quiet.c		what destroys without saying DROP, TRUNCATE or DELETE (DROP
@@ -207,11 +209,52 @@ extern bool dfw_objset_covers(const DfwObjSet *set, List *targets);
 extern bool dfw_targets_allowed(const DfwTokenView *v, const DfwObjSet *objs,
 								List *targets);
 
+/* ---- stmt.c ---- */
+typedef struct DfwConfirmation
+{
+	bool		valid;
+	bool		audit_pending;	/* rows: logged when the statement ends */
+	DfwTokenView v;
+	DfwObjSet	objs;			/* approvals: the approved objects */
+	XLogRecPtr	lsn;			/* WAL position before the statement */
+	char	   *targets_text;	/* for the audit line (TopMemoryContext) */
+	char		agent[NAMEDATALEN];
+	char		dbname[NAMEDATALEN];
+} DfwConfirmation;
+
+/* What one statement has been confirmed for and has written so far. */
+typedef struct DfwStmtState
+{
+	struct PortalData *portal;	/* NULL: work outside any portal */
+	uint64		id;				/* unique in the backend, never 0 */
+	/* decision.c: confirmations, indexed by action bit position */
+	DfwConfirmation confirmed[4];
+	/* rowcount.c: [0] delete, [1] update */
+	int64		rows[2];
+	List	   *relids[2];		/* tables written, allocated in cxt */
+	uint64		relids_version[2];
+	uint64		decided_version[2];
+	MemoryContext cxt;			/* the portal's context, or our own */
+	TimestampTz stmt_ts;		/* no-portal state: the message it counts */
+	MemoryContextCallback cb;	/* forgets a portal's state */
+	XLogRecPtr	lsn;			/* WAL insert position when it was made */
+} DfwStmtState;
+
+extern DfwStmtState *dfw_stmt_current(void);
+extern DfwStmtState *dfw_stmt_peek(void);
+extern DfwStmtState *dfw_stmt_noportal(void);
+extern void dfw_stmt_begin(void);
+extern bool dfw_stmt_outermost(void);
+extern void dfw_stmt_enter(void);
+extern void dfw_stmt_enter_portal(struct PortalData *portal);
+extern void dfw_stmt_leave(void);
+
 /* ---- decision.c ---- */
 extern void dfw_statement_begin(bool may_write);
 extern void dfw_decide(int action, List *targets, int64 rows);
 extern bool dfw_rows_confirmed(int action, int64 rows);
 extern void dfw_decision_xact_end(void);
+extern void dfw_confirmations_flush(DfwStmtState *st);
 extern const char *dfw_action_name(int action);
 extern int	dfw_action_from_name(const char *name);
 extern const char *dfw_result_reason(DfwTokenResult r);
@@ -222,9 +265,7 @@ extern int	dfw_nesting_level;
 extern void dfw_flush_pending(void);
 
 /* ---- rowcount.c ---- */
-extern void dfw_rowcount_reset(void);
 extern bool dfw_rowcount_active(void);
-extern int64 dfw_rowcount_rows(int action);
 struct QueryDesc;
 extern void dfw_rowcount_start(struct QueryDesc *queryDesc, int eflags);
 extern void dfw_rowcount_alter_type(Node *parsetree);

@@ -27,9 +27,13 @@
  *
  * Statements: dfw_nesting_level counts ProcessUtility frames, kept right
  * on error with PG_CATCH.  A utility command entered at level 0, or a query
- * started at level 0 that is one of the active portal's own statements (not
- * one a function runs through SPI), starts a new top-level statement.  No
- * executor-run frame is counted, so queries pay no PG_TRY.
+ * started outside every frame that is one of the active portal's own
+ * statements (not one a function runs through SPI), starts a new top-level
+ * statement.  Frames (stmt.c) are ProcessUtility and, in guarded sessions
+ * only, ExecutorRun and ExecutorFinish: the outermost one names the portal
+ * whose statement everything nested in it belongs to, so that a portal
+ * bound earlier and executed later runs as itself, with its own
+ * confirmations and row counts (stmt.c).  Humans' queries pay no PG_TRY.
  *
  *-------------------------------------------------------------------------
  */
@@ -66,6 +70,7 @@ static MemoryContext pending_cxt = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static object_access_hook_type prev_object_access = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 
 /* ---------------- the queue of removals ---------------- */
@@ -169,7 +174,9 @@ guard_removal(int action, Oid classId, Oid objectId, int subId)
  * or rule action on behalf of another?  The portal being run holds the
  * client's statements; queries run through SPI or SQL functions are not
  * among them.  Outside any portal (deferred triggers fired at COMMIT) a
- * query counts as a statement of its own.
+ * query counts as a statement of its own.  Callers also ask that no frame
+ * (stmt.c) is open: a cursor a function opens is a portal of its own, but
+ * runs inside the statement that called the function.
  */
 static bool
 top_level_query(QueryDesc *queryDesc)
@@ -190,6 +197,28 @@ maybe_begin_statement(bool may_write)
 }
 
 /* ---------------- ProcessUtility ---------------- */
+
+/*
+ * The portal whose statement a utility command runs: for FETCH and MOVE,
+ * the cursor's (its rows add up over all its fetches); else the command's.
+ */
+static Portal
+fetched_portal(Node *parsetree)
+{
+	if (IsA(parsetree, FetchStmt) && dfw_stmt_outermost())
+	{
+		FetchStmt  *fetch = (FetchStmt *) parsetree;
+		Portal		cursor;
+
+		if (fetch->portalname != NULL && fetch->portalname[0] != '\0')
+		{
+			cursor = GetPortalByName(fetch->portalname);
+			if (PortalIsValid(cursor))
+				return cursor;
+		}
+	}
+	return ActivePortal;
+}
 
 static void
 dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -212,6 +241,7 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	saved_len = list_length(pending);
 	saved_kind = dfw_objects_statement_enter(pstmt->utilityStmt);
 	dfw_nesting_level++;
+	dfw_stmt_enter_portal(fetched_portal(pstmt->utilityStmt));
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -231,11 +261,13 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		 */
 		dfw_nesting_level--;
 		dfw_objects_statement_exit(saved_kind);
+		dfw_stmt_leave();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	dfw_nesting_level--;
 	dfw_objects_statement_exit(saved_kind);
+	dfw_stmt_leave();
 
 	/* decide what this command (and what it ran) removed */
 	flush_pending_from(saved_len);
@@ -338,7 +370,7 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	bool		guarded_writes;
 	struct QueryDesc *saved_starting;
 
-	if (top_level_query(queryDesc))
+	if (dfw_stmt_outermost() && top_level_query(queryDesc))
 		maybe_begin_statement(writes);
 
 	/*
@@ -366,17 +398,79 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		dfw_rowcount_start(queryDesc, eflags);
 }
 
+/*
+ * A guarded session's query runs as a frame (stmt.c): the outermost names
+ * the portal whose statement it is -- at Execute, not at Bind, where a
+ * SELECT portal's executor started.
+ */
+static void
+dfw_ExecutorRun(DFW_EXECUTOR_RUN_ARGS)
+{
+	if (!dfw_is_guarded())
+	{
+		if (prev_ExecutorRun)
+			DFW_EXECUTOR_RUN_CALL(prev_ExecutorRun);
+		else
+			DFW_EXECUTOR_RUN_CALL(standard_ExecutorRun);
+		return;
+	}
+	dfw_stmt_enter();
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			DFW_EXECUTOR_RUN_CALL(prev_ExecutorRun);
+		else
+			DFW_EXECUTOR_RUN_CALL(standard_ExecutorRun);
+	}
+	PG_FINALLY();
+	{
+		dfw_stmt_leave();
+	}
+	PG_END_TRY();
+}
+
 static void
 dfw_ExecutorFinish(QueryDesc *queryDesc)
 {
-	if (prev_ExecutorFinish)
-		prev_ExecutorFinish(queryDesc);
+	if (!dfw_is_guarded())
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
 	else
-		standard_ExecutorFinish(queryDesc);
+	{
+		/* AFTER triggers run here: they belong to the statement too */
+		dfw_stmt_enter();
+		PG_TRY();
+		{
+			if (prev_ExecutorFinish)
+				prev_ExecutorFinish(queryDesc);
+			else
+				standard_ExecutorFinish(queryDesc);
+		}
+		PG_FINALLY();
+		{
+			dfw_stmt_leave();
+		}
+		PG_END_TRY();
+	}
 
-	/* removals made by functions (lo_unlink) in a top-level query */
-	if (pending != NIL && dfw_nesting_level == 0 && top_level_query(queryDesc))
+	/*
+	 * Removals made by functions (lo_unlink) in a top-level query.  Outside
+	 * any portal (a SELECT portal's executor finishes when the portal is
+	 * dropped: at the next Bind, or at commit) the decision is a statement
+	 * of its own: what another portal's cleanup was confirmed for does not
+	 * carry over.
+	 */
+	if (pending != NIL && dfw_nesting_level == 0 && dfw_stmt_outermost() &&
+		top_level_query(queryDesc))
+	{
+		if (ActivePortal == NULL)
+			dfw_stmt_begin();
 		dfw_flush_pending();
+	}
 }
 
 /* ---------------- transactions ---------------- */
@@ -389,9 +483,16 @@ dfw_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			/* nothing queued may commit undecided */
+			/*
+			 * Nothing queued may commit undecided; outside every statement,
+			 * decided as a statement of its own.
+			 */
 			if (pending != NIL)
+			{
+				if (dfw_stmt_outermost() && ActivePortal == NULL)
+					dfw_stmt_begin();
 				dfw_flush_pending();
+			}
 
 			/*
 			 * A COMMIT inside a procedure (CALL) of an agent's, after the
@@ -458,6 +559,8 @@ dfw_hooks_init(void)
 	object_access_hook = dfw_object_access;
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = dfw_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = dfw_ExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = dfw_ExecutorFinish;
 	RegisterXactCallback(dfw_xact_callback, NULL);

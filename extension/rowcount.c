@@ -20,9 +20,11 @@
  * reset callback on the query's memory context, so it never outlives its
  * plan, on success or on error.
  *
- * Row counts reset when a new client statement starts (a new statement
- * timestamp); several statements sent in one simple-protocol message count
- * together, which can only refuse more, never less.
+ * The counts and the set of tables written belong to the statement's own
+ * state (stmt.c), kept with the portal that runs it: a portal fetched in
+ * slices adds up over its Execute messages, whatever other portals run in
+ * between, and each statement of a simple-protocol message, having a portal
+ * of its own, counts alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,7 +40,15 @@
 #include "nodes/parsenodes.h"
 #include "utils/snapmgr.h"
 #include "catalog/pg_class.h"
+#include "commands/tablecmds.h"
 #include "executor/executor.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_collate.h"
+#include "parser/parse_type.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "pgstat.h"
 #include "utils/fmgroids.h"
@@ -58,52 +68,22 @@ typedef struct Counter
 	double		merge_updated;
 	int64		upsert_updated; /* ON CONFLICT updates already accounted */
 	List	   *relids;			/* non-exempt result relations */
-	bool		noted[2];		/* relids added to the statement's set */
+	uint64		noted[2];		/* statement (id) whose set has relids */
 	MemoryContextCallback cb;
 } Counter;
 
 /* active counters (entries live in the query's memory context) */
 static List *counters = NIL;
 
-/* per statement */
-static TimestampTz rows_stmt_ts = 0;
-static int64 stmt_rows[2];
-static List *stmt_relids[2];
-static uint64 stmt_relids_version[2];
-static uint64 decided_version[2];
-static MemoryContext stmt_cxt = NULL;
-
 #define IDX(action)	((action) == DFW_ACT_DELETE ? 0 : 1)
-
-void
-dfw_rowcount_reset(void)
-{
-	TimestampTz ts = GetCurrentStatementStartTimestamp();
-
-	/* confirmations were reset: every later row decision asks again */
-	decided_version[0] = decided_version[1] = 0;
-	if (ts == rows_stmt_ts)
-		return;
-	rows_stmt_ts = ts;
-	stmt_rows[0] = stmt_rows[1] = 0;
-	stmt_relids[0] = stmt_relids[1] = NIL;
-	stmt_relids_version[0] = stmt_relids_version[1] = 1;
-	if (stmt_cxt)
-		MemoryContextReset(stmt_cxt);
-}
-
-/* Rows of this action the current statement deleted or updated so far. */
-int64
-dfw_rowcount_rows(int action)
-{
-	return stmt_rows[IDX(action)];
-}
 
 /* Has the current statement deleted or updated guarded rows? */
 bool
 dfw_rowcount_active(void)
 {
-	return stmt_rows[0] > 0 || stmt_rows[1] > 0;
+	DfwStmtState *s = dfw_stmt_peek();
+
+	return s != NULL && (s->rows[0] > 0 || s->rows[1] > 0);
 }
 
 static List *
@@ -128,33 +108,35 @@ static void
 account(Counter *c, int action, int64 n)
 {
 	int			i = IDX(action);
+	DfwStmtState *s;
 
 	if (n <= 0)
 		return;
-	stmt_rows[i] += n;
+	s = dfw_stmt_current();
+	s->rows[i] += n;
 
-	if (!c->noted[i])
+	if (c->noted[i] != s->id)
 	{
-		MemoryContext old = MemoryContextSwitchTo(stmt_cxt);
+		MemoryContext old = MemoryContextSwitchTo(s->cxt);
 		ListCell   *lc;
 
 		foreach(lc, c->relids)
-			if (!list_member_oid(stmt_relids[i], lfirst_oid(lc)))
+			if (!list_member_oid(s->relids[i], lfirst_oid(lc)))
 			{
-				stmt_relids[i] = lappend_oid(stmt_relids[i], lfirst_oid(lc));
-				stmt_relids_version[i]++;
+				s->relids[i] = lappend_oid(s->relids[i], lfirst_oid(lc));
+				s->relids_version[i]++;
 			}
 		MemoryContextSwitchTo(old);
-		c->noted[i] = true;
+		c->noted[i] = s->id;
 	}
 
-	if (dfw_max_rows < 0 || stmt_rows[i] <= dfw_max_rows)
+	if (dfw_max_rows < 0 || s->rows[i] <= dfw_max_rows)
 		return;
-	if (decided_version[i] == stmt_relids_version[i] &&
-		dfw_rows_confirmed(action, stmt_rows[i]))
+	if (s->decided_version[i] == s->relids_version[i] &&
+		dfw_rows_confirmed(action, s->rows[i]))
 		return;
-	dfw_decide(action, targets_of(stmt_relids[i]), stmt_rows[i]);
-	decided_version[i] = stmt_relids_version[i];
+	dfw_decide(action, targets_of(s->relids[i]), s->rows[i]);
+	s->decided_version[i] = s->relids_version[i];
 }
 
 static Counter *
@@ -338,11 +320,6 @@ dfw_rowcount_start(QueryDesc *queryDesc, int eflags)
 	if (dfw_max_rows < 0 || (eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		return;
 
-	if (stmt_cxt == NULL)
-		stmt_cxt = AllocSetContextCreate(TopMemoryContext,
-										 "deletion_firewall statement",
-										 ALLOCSET_SMALL_SIZES);
-
 	find_modify_nodes(queryDesc->planstate, estate);
 	foreach(lc, estate->es_subplanstates)
 		find_modify_nodes((PlanState *) lfirst(lc), estate);
@@ -373,11 +350,98 @@ typed_tables(Oid typid)
 }
 
 /*
+ * Does ALTER COLUMN ... TYPE (cmd) rewrite or convert the values of rel's
+ * column?  The same test PostgreSQL makes (ATPrepAlterColumnType and
+ * ATColumnChangeRequiresRewrite in tablecmds.c): the old value coerced to
+ * the new type as an assignment, planned (a length coercion to a larger
+ * typmod simplifies away), is still the bare column, perhaps relabeled, or
+ * checked against a domain without constraints -- then no value changes,
+ * as for varchar(10) to varchar(20), or text to varchar.  A USING clause
+ * computes new values: it always counts.  What ALTER TABLE itself refuses
+ * (no such column, no coercion) counts nothing: the command fails.
+ */
+static bool
+retype_converts(Relation rel, AlterTableCmd *cmd)
+{
+	ColumnDef  *def = (ColumnDef *) cmd->def;
+	AttrNumber	attnum;
+	Form_pg_attribute att;
+	Oid			targettype;
+	int32		targettypmod;
+	Node	   *expr;
+
+	if (def == NULL || !IsA(def, ColumnDef) || def->raw_default != NULL ||
+		def->cooked_default != NULL)
+		return true;
+	attnum = get_attnum(RelationGetRelid(rel), cmd->name);
+	if (attnum <= 0)
+		return false;
+	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	if (att->attisdropped)
+		return false;
+	typenameTypeIdAndMod(NULL, def->typeName, &targettype, &targettypmod);
+	expr = (Node *) makeVar(1, attnum, att->atttypid, att->atttypmod,
+							att->attcollation, 0);
+	expr = coerce_to_target_type(NULL, expr, exprType(expr),
+								 targettype, targettypmod,
+								 COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST,
+								 -1);
+	if (expr == NULL)
+		return false;
+	assign_expr_collations(NULL, expr);
+	expr = (Node *) expression_planner((Expr *) expr);
+
+	for (;;)
+	{
+		if (IsA(expr, Var) && ((Var *) expr)->varattno == attnum)
+			return false;
+		else if (IsA(expr, RelabelType))
+			expr = (Node *) ((RelabelType *) expr)->arg;
+		else if (IsA(expr, CoerceToDomain))
+		{
+			CoerceToDomain *d = (CoerceToDomain *) expr;
+
+			if (DomainHasConstraints(d->resulttype))
+				return true;
+			expr = (Node *) d->arg;
+		}
+		else if (IsA(expr, FuncExpr) &&
+				 (((FuncExpr *) expr)->funcid == F_TIMESTAMPTZ_TIMESTAMP ||
+				  ((FuncExpr *) expr)->funcid == F_TIMESTAMP_TIMESTAMPTZ) &&
+				 !TimestampTimestampTzRequiresRewrite())
+			expr = linitial(((FuncExpr *) expr)->args);
+		else
+			return true;
+	}
+}
+
+/* Does any ALTER COLUMN ... TYPE of stmt convert rel's values? */
+static bool
+retypes_convert(Relation rel, AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		if (cmd->subtype == AT_AlterColumnType && retype_converts(rel, cmd))
+			return true;
+	}
+	return false;
+}
+
+/*
  * ALTER TABLE ... ALTER COLUMN ... TYPE rewrites every row, and with USING
- * (or a narrowing type) can destroy what a mass UPDATE would.  For agents it
- * counts as an update of every row of the table and its children: counted
- * by a plain scan (no row security) that stops at max_rows + 1, and decided
- * like any other update.
+ * (or a narrowing type) can destroy what a mass UPDATE would.  For agents,
+ * when it converts the values (retype_converts), it counts as an update of
+ * every row of the table and its children: counted by a plain scan (no row
+ * security) that stops at max_rows + 1, and decided like any other update.
+ *
+ * The relation is looked up as ALTER TABLE itself does, with its checks and
+ * the lock it is about to take (AccessExclusiveLock for a type change):
+ * taking a weaker lock first would have two agents altering the same table
+ * each wait for the other's.
  */
 void
 dfw_rowcount_alter_type(Node *parsetree)
@@ -389,6 +453,7 @@ dfw_rowcount_alter_type(Node *parsetree)
 	List	   *relids = NIL;
 	List	   *counted = NIL;
 	int64		rows = 0;
+	LOCKMODE	lockmode;
 
 	if (!IsA(parsetree, AlterTableStmt) || !dfw_guard_update ||
 		dfw_max_rows < 0)
@@ -399,13 +464,14 @@ dfw_rowcount_alter_type(Node *parsetree)
 			retypes = true;
 	if (!retypes)
 		return;
-	relid = RangeVarGetRelid(stmt->relation, AccessShareLock, true);
+	lockmode = AlterTableGetLockLevel(stmt->cmds);
+	relid = AlterTableLookupRelation(stmt, lockmode);
 	if (!OidIsValid(relid))
 		return;					/* ALTER TABLE reports it */
 	if (stmt->objtype == OBJECT_TYPE)
 		relids = typed_tables(get_rel_type_id(relid));	/* ... CASCADE */
 	else if (stmt->relation->inh)
-		relids = find_all_inheritors(relid, AccessShareLock, NULL);
+		relids = find_all_inheritors(relid, lockmode, NULL);
 	else
 		relids = list_make1_oid(relid);
 
@@ -421,11 +487,12 @@ dfw_rowcount_alter_type(Node *parsetree)
 		addr.objectSubId = 0;
 		if (dfw_object_is_exempt(&addr))
 			continue;
-		rel = table_open(addr.objectId, AccessShareLock);
-		if (rel->rd_rel->relkind != RELKIND_RELATION &&
-			rel->rd_rel->relkind != RELKIND_MATVIEW)
+		rel = table_open(addr.objectId, lockmode);
+		if ((rel->rd_rel->relkind != RELKIND_RELATION &&
+			 rel->rd_rel->relkind != RELKIND_MATVIEW) ||
+			!retypes_convert(rel, stmt))
 		{
-			table_close(rel, AccessShareLock);
+			table_close(rel, NoLock);
 			continue;
 		}
 		counted = lappend_oid(counted, addr.objectId);
@@ -436,7 +503,7 @@ dfw_rowcount_alter_type(Node *parsetree)
 			rows++;
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(slot);
-		table_close(rel, AccessShareLock);
+		table_close(rel, NoLock);
 		if (rows > dfw_max_rows)
 			break;
 	}
