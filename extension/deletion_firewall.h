@@ -17,7 +17,11 @@
  *	rowcount.c	executor hooks: count rows deleted/updated per statement and
  *				stop as soon as the count passes the limit.
  *	tamper.c	what an agent may never do (settings, roles, the extension
- *				itself, catalogs, server files, untrusted languages).
+ *				itself, catalogs, server files, untrusted languages): the
+ *				utility statements an agent may run, by node type.
+ *	tamper_feeds.c	what replicas, backups and change feeds depend on: the
+ *				table of refused admin functions, the session's own slots,
+ *				replication connections, publications.
  *	audit.c		log lines, the events ring and the blocked-requests ring.
  *	sqlapi.c	the SQL-callable functions: confirm, revoke, approve, views.
  *
@@ -178,20 +182,27 @@ extern void dfw_rowcount_alter_type(Node *parsetree);
 extern void dfw_tamper_check_utility(Node *parsetree);
 extern void dfw_tamper_check_object(int access, const ObjectAddress *addr);
 extern void dfw_tamper_check_new_object(const ObjectAddress *addr);
-extern void dfw_tamper_check_function(Oid fn_oid);
 extern void dfw_tamper_check_extension_function(Oid fn_oid);
-
-/*
- * The built-in functions dfw_tamper_check_function() refuses: lo_import,
- * lo_export, pg_drop_replication_slot.  A macro of constants, as it is
- * tested for every function call.
- */
-#define DFW_FUNCTION_GUARDED(fn) \
-	((fn) == F_LO_IMPORT_TEXT || (fn) == F_LO_IMPORT_TEXT_OID || \
-	 (fn) == F_LO_EXPORT || (fn) == F_PG_DROP_REPLICATION_SLOT)
 extern void dfw_tamper_refuse(const char *what, const char *detail);
 extern void dfw_tamper_init(void);
 extern void dfw_tamper_check_perms(List *rangeTable, List *permInfos);
+
+/* ---- tamper_feeds.c ---- */
+
+/*
+ * The built-in state-changing admin functions an agent may not call (or
+ * may call only on its own replication slots), listed once in
+ * guarded_functions[] in tamper_feeds.c.  Tested for every function call,
+ * so a bitmap over built-in OIDs: one comparison and one load.
+ */
+#define DFW_GUARDED_OID_LIMIT	10000	/* FirstGenbkiObjectId */
+extern PGDLLIMPORT bool dfw_guarded_builtin[DFW_GUARDED_OID_LIMIT];
+#define DFW_FUNCTION_GUARDED(fn) \
+	((fn) < DFW_GUARDED_OID_LIMIT && dfw_guarded_builtin[(fn)])
+extern void dfw_tamper_check_function(Oid fn_oid);
+extern void dfw_tamper_check_publication(const char *pubname);
+extern void dfw_tamper_check_replica_identity(Oid relid, char identity_type);
+extern void dfw_tamper_feeds_init(void);
 
 /* ---- audit.c ---- */
 typedef struct DfwEvent
