@@ -10,7 +10,7 @@
  *	  bitmap behind DFW_FUNCTION_GUARDED() that OAT_FUNCTION_EXECUTE tests
  *	  for every call;
  *	- the replication slots this session created, and the check that an
- *	  agent consumes or advances only those.  OAT_FUNCTION_EXECUTE does not
+ *	  agent consumes, advances or drops only those.  OAT_FUNCTION_EXECUTE does not
  *	  see arguments, so the slot functions are also routed through
  *	  fmgr_hook (needs_fmgr_hook says yes for them only), which sees the
  *	  call's expression (flinfo->fn_expr): the slot is the session's own
@@ -56,7 +56,8 @@
 typedef enum DfwFnCheck
 {
 	DFW_FN_REFUSE,				/* always refused */
-	DFW_FN_OWN_SLOT,			/* refused unless arg 0 names the session's slot */
+	DFW_FN_OWN_SLOT,			/* refused unless arg 0 names the session's slot
+								 * (a dropped one is forgotten) */
 	DFW_FN_RECORD_SLOT			/* allowed; records the slot it creates */
 } DfwFnCheck;
 
@@ -84,7 +85,7 @@ static const DfwGuardedFunction guarded_functions[] = {
 	"Agents may not write files on the database server."},
 
 	/* replicas and backups: the WAL and changes a slot holds for them */
-	{F_PG_DROP_REPLICATION_SLOT, "dropping a replication slot", DFW_FN_REFUSE, 0,
+	{F_PG_DROP_REPLICATION_SLOT, "dropping a replication slot", DFW_FN_OWN_SLOT, 0,
 	"A replica, a backup or a change feed may depend on it."},
 	{F_PG_REPLICATION_SLOT_ADVANCE, "advancing a replication slot", DFW_FN_OWN_SLOT, 0,
 	"A replica, a backup or a change feed would silently lose the changes it skips."},
@@ -264,6 +265,22 @@ dfw_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 
 			own_slots = lappend(own_slots, pstrdup(name));
 			MemoryContextSwitchTo(old);
+		}
+	}
+	else if (event == FHET_END && flinfo->fn_oid == F_PG_DROP_REPLICATION_SLOT)
+	{
+		/* gone: a slot a human later creates under the name is not ours */
+		char	   *name = const_name_arg(flinfo, 0);
+		ListCell   *lc;
+
+		foreach(lc, own_slots)
+		{
+			if (name != NULL && strcmp((char *) lfirst(lc), name) == 0)
+			{
+				pfree(lfirst(lc));
+				own_slots = foreach_delete_current(own_slots, lc);
+				break;
+			}
 		}
 	}
 }
