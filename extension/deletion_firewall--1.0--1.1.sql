@@ -101,8 +101,8 @@ BEGIN
     SELECT EXISTS (
                SELECT FROM m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
                 WHERE r.rolname IN ('deletion_firewall_agent',
-                                    pg_catalog.coalesce(
-                                        pg_catalog.nullif(pg_catalog.current_setting('deletion_firewall.agent_role', true), ''),
+                                    coalesce(
+                                        nullif(pg_catalog.current_setting('deletion_firewall.agent_role', true), ''),
                                         'deletion_firewall_agent')))
       INTO is_agent;
     IF is_agent THEN

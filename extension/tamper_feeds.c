@@ -9,16 +9,14 @@
  *	  agents (guarded_functions[], grouped by what they break), and the
  *	  bitmap behind DFW_FUNCTION_GUARDED() that OAT_FUNCTION_EXECUTE tests
  *	  for every call;
- *	- the replication slots this session created, and the check that an
- *	  agent consumes, advances or drops only those.  OAT_FUNCTION_EXECUTE does not
- *	  see arguments, so the slot functions are also routed through
- *	  fmgr_hook (needs_fmgr_hook says yes for them only), which sees the
- *	  call's expression (flinfo->fn_expr): the slot is the session's own
- *	  only when its name is a constant the session created a slot under
- *	  (recorded at FHET_END of pg_create_*_replication_slot and
- *	  pg_copy_*_replication_slot, so a failed creation records nothing).
- *	  A name from a parameter, a column or the fast-path protocol cannot be
- *	  told: refused (fail closed);
+ *	- replication slots: OAT_FUNCTION_EXECUTE does not see a call's
+ *	  arguments, and builtin functions bypass fmgr_hook, so the firewall
+ *	  cannot tell which slot a call names.  It allows an agent to consume,
+ *	  advance or drop a slot only when every slot the call could name is
+ *	  provably the session's own: a temporary slot this backend holds
+ *	  (PostgreSQL keeps a temporary slot acquired by the backend that made
+ *	  it).  Any other slot present -- a CDC consumer's, a standby's -- and
+ *	  the call is refused (fail closed);
  *	- ClientAuthentication_hook: an agent role's replication connection
  *	  (physical or logical walsender) is refused at authentication, since
  *	  walsender commands (DROP_REPLICATION_SLOT, ...) pass no other hook;
@@ -45,7 +43,10 @@
 #include "libpq/libpq-be.h"
 #include "libpq/auth.h"
 #include "miscadmin.h"
-#include "nodes/primnodes.h"
+#include "replication/slot.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/spin.h"
 #include "replication/walsender.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -56,9 +57,10 @@
 typedef enum DfwFnCheck
 {
 	DFW_FN_REFUSE,				/* always refused */
-	DFW_FN_OWN_SLOT,			/* refused unless arg 0 names the session's slot
-								 * (a dropped one is forgotten) */
-	DFW_FN_RECORD_SLOT			/* allowed; records the slot it creates */
+	DFW_FN_OWN_SLOT,			/* refused unless every slot it could name is
+								 * a temporary slot this backend holds */
+	DFW_FN_OWN_LOGICAL_SLOT		/* the same, over this database's logical
+								 * slots (the only ones it can name) */
 } DfwFnCheck;
 
 typedef struct DfwGuardedFunction
@@ -66,7 +68,6 @@ typedef struct DfwGuardedFunction
 	Oid			fn;
 	const char *what;			/* for the refusal message */
 	DfwFnCheck	check;
-	int			slot_arg;		/* DFW_FN_RECORD_SLOT: the new slot's name */
 	const char *breaks;			/* the group: what it breaks */
 } DfwGuardedFunction;
 
@@ -77,71 +78,59 @@ typedef struct DfwGuardedFunction
  */
 static const DfwGuardedFunction guarded_functions[] = {
 	/* server files: a superuser could overwrite postgresql.auto.conf */
-	{F_LO_IMPORT_TEXT, "lo_import of a server file", DFW_FN_REFUSE, 0,
+	{F_LO_IMPORT_TEXT, "lo_import of a server file", DFW_FN_REFUSE,
 	"Agents may not read files on the database server."},
-	{F_LO_IMPORT_TEXT_OID, "lo_import of a server file", DFW_FN_REFUSE, 0,
+	{F_LO_IMPORT_TEXT_OID, "lo_import of a server file", DFW_FN_REFUSE,
 	"Agents may not read files on the database server."},
-	{F_LO_EXPORT, "lo_export to a server file", DFW_FN_REFUSE, 0,
+	{F_LO_EXPORT, "lo_export to a server file", DFW_FN_REFUSE,
 	"Agents may not write files on the database server."},
 
 	/* replicas and backups: the WAL and changes a slot holds for them */
-	{F_PG_DROP_REPLICATION_SLOT, "dropping a replication slot", DFW_FN_OWN_SLOT, 0,
+	{F_PG_DROP_REPLICATION_SLOT, "dropping a replication slot", DFW_FN_OWN_SLOT,
 	"A replica, a backup or a change feed may depend on it."},
-	{F_PG_REPLICATION_SLOT_ADVANCE, "advancing a replication slot", DFW_FN_OWN_SLOT, 0,
+	{F_PG_REPLICATION_SLOT_ADVANCE, "advancing a replication slot", DFW_FN_OWN_SLOT,
 	"A replica, a backup or a change feed would silently lose the changes it skips."},
-	{F_PG_LOGICAL_SLOT_GET_CHANGES, "consuming a replication slot", DFW_FN_OWN_SLOT, 0,
+	{F_PG_LOGICAL_SLOT_GET_CHANGES, "consuming a replication slot", DFW_FN_OWN_LOGICAL_SLOT,
 	"The change feed that reads this slot would silently lose the changes consumed."},
-	{F_PG_LOGICAL_SLOT_GET_BINARY_CHANGES, "consuming a replication slot", DFW_FN_OWN_SLOT, 0,
+	{F_PG_LOGICAL_SLOT_GET_BINARY_CHANGES, "consuming a replication slot", DFW_FN_OWN_LOGICAL_SLOT,
 	"The change feed that reads this slot would silently lose the changes consumed."},
-	{F_PG_CREATE_PHYSICAL_REPLICATION_SLOT, NULL, DFW_FN_RECORD_SLOT, 0, NULL},
-	{F_PG_CREATE_LOGICAL_REPLICATION_SLOT, NULL, DFW_FN_RECORD_SLOT, 0, NULL},
-	{F_PG_COPY_PHYSICAL_REPLICATION_SLOT_NAME_NAME_BOOL, NULL, DFW_FN_RECORD_SLOT, 1, NULL},
-	{F_PG_COPY_PHYSICAL_REPLICATION_SLOT_NAME_NAME, NULL, DFW_FN_RECORD_SLOT, 1, NULL},
-	{F_PG_COPY_LOGICAL_REPLICATION_SLOT_NAME_NAME_BOOL_NAME, NULL, DFW_FN_RECORD_SLOT, 1, NULL},
-	{F_PG_COPY_LOGICAL_REPLICATION_SLOT_NAME_NAME_BOOL, NULL, DFW_FN_RECORD_SLOT, 1, NULL},
-	{F_PG_COPY_LOGICAL_REPLICATION_SLOT_NAME_NAME, NULL, DFW_FN_RECORD_SLOT, 1, NULL},
 
 	/* logical replication subscribers: where an origin says they are */
-	{F_PG_REPLICATION_ORIGIN_ADVANCE, "advancing a replication origin", DFW_FN_REFUSE, 0,
+	{F_PG_REPLICATION_ORIGIN_ADVANCE, "advancing a replication origin", DFW_FN_REFUSE,
 	"A subscriber would skip or replay changes."},
-	{F_PG_REPLICATION_ORIGIN_DROP, "dropping a replication origin", DFW_FN_REFUSE, 0,
+	{F_PG_REPLICATION_ORIGIN_DROP, "dropping a replication origin", DFW_FN_REFUSE,
 	"A subscriber would lose track of what it has applied."},
-	{F_PG_REPLICATION_ORIGIN_SESSION_SETUP, "taking over a replication origin", DFW_FN_REFUSE, 0,
+	{F_PG_REPLICATION_ORIGIN_SESSION_SETUP, "taking over a replication origin", DFW_FN_REFUSE,
 	"The session's commits would advance the origin a subscriber depends on."},
-	{F_PG_REPLICATION_ORIGIN_XACT_SETUP, "setting a replication origin's position", DFW_FN_REFUSE, 0,
+	{F_PG_REPLICATION_ORIGIN_XACT_SETUP, "setting a replication origin's position", DFW_FN_REFUSE,
 	"The commit would advance the origin a subscriber depends on."},
 
 	/* the replication topology */
-	{F_PG_PROMOTE, "promoting a standby", DFW_FN_REFUSE, 0,
+	{F_PG_PROMOTE, "promoting a standby", DFW_FN_REFUSE,
 	"It splits the standby from its primary."},
-	{F_PG_WAL_REPLAY_PAUSE, "pausing WAL replay", DFW_FN_REFUSE, 0,
+	{F_PG_WAL_REPLAY_PAUSE, "pausing WAL replay", DFW_FN_REFUSE,
 	"The standby would fall behind its primary until a human resumes it."},
 
 	/* monitoring and autovacuum: the counters they act on */
-	{F_PG_STAT_RESET, "resetting statistics", DFW_FN_REFUSE, 0,
+	{F_PG_STAT_RESET, "resetting statistics", DFW_FN_REFUSE,
 	"Autovacuum and monitoring depend on the counters."},
-	{F_PG_STAT_RESET_SHARED, "resetting statistics", DFW_FN_REFUSE, 0,
+	{F_PG_STAT_RESET_SHARED, "resetting statistics", DFW_FN_REFUSE,
 	"Autovacuum and monitoring depend on the counters."},
-	{F_PG_STAT_RESET_SINGLE_TABLE_COUNTERS, "resetting statistics", DFW_FN_REFUSE, 0,
+	{F_PG_STAT_RESET_SINGLE_TABLE_COUNTERS, "resetting statistics", DFW_FN_REFUSE,
 	"Autovacuum and monitoring depend on the counters."},
-	{F_PG_STAT_RESET_SINGLE_FUNCTION_COUNTERS, "resetting statistics", DFW_FN_REFUSE, 0,
+	{F_PG_STAT_RESET_SINGLE_FUNCTION_COUNTERS, "resetting statistics", DFW_FN_REFUSE,
 	"Autovacuum and monitoring depend on the counters."},
-	{F_PG_STAT_RESET_SLRU, "resetting statistics", DFW_FN_REFUSE, 0,
+	{F_PG_STAT_RESET_SLRU, "resetting statistics", DFW_FN_REFUSE,
 	"Autovacuum and monitoring depend on the counters."},
-	{F_PG_STAT_RESET_REPLICATION_SLOT, "resetting statistics", DFW_FN_REFUSE, 0,
+	{F_PG_STAT_RESET_REPLICATION_SLOT, "resetting statistics", DFW_FN_REFUSE,
 	"Autovacuum and monitoring depend on the counters."},
-	{F_PG_STAT_RESET_SUBSCRIPTION_STATS, "resetting statistics", DFW_FN_REFUSE, 0,
+	{F_PG_STAT_RESET_SUBSCRIPTION_STATS, "resetting statistics", DFW_FN_REFUSE,
 	"Autovacuum and monitoring depend on the counters."},
 };
 
 /* DFW_FUNCTION_GUARDED's bitmap, filled from guarded_functions[] */
 bool		dfw_guarded_builtin[DFW_GUARDED_OID_LIMIT];
 
-/* replication slots created by this session (names, TopMemoryContext) */
-static List *own_slots = NIL;
-
-static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
-static fmgr_hook_type prev_fmgr_hook = NULL;
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 
 static const DfwGuardedFunction *
@@ -153,47 +142,40 @@ guarded_entry(Oid fn)
 	return NULL;
 }
 
-static bool
-slot_is_own(const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, own_slots)
-		if (strcmp((char *) lfirst(lc), name) == 0)
-			return true;
-	return false;
-}
-
 /*
- * The name a call passes as argument argno, when it is a constant in the
- * call's expression; NULL when it cannot be told.
+ * Is every slot the call could name a temporary slot this backend holds?
+ * Only a quick look at shared memory under the control lock (no catalog
+ * access, nothing that can raise an error).
  */
-static char *
-const_name_arg(FmgrInfo *flinfo, int argno)
+static bool
+only_own_slots(bool logical_here)
 {
-	Node	   *expr = flinfo->fn_expr;
-	List	   *args;
-	Node	   *arg;
-	Const	   *c;
+	bool		own = true;
 
-	if (expr == NULL || !IsA(expr, FuncExpr))
-		return NULL;
-	args = ((FuncExpr *) expr)->args;
-	if (list_length(args) <= argno)
-		return NULL;
-	arg = list_nth(args, argno);
-	while (arg && IsA(arg, RelabelType))
-		arg = (Node *) ((RelabelType *) arg)->arg;
-	if (arg == NULL || !IsA(arg, Const))
-		return NULL;
-	c = (Const *) arg;
-	if (c->constisnull)
-		return NULL;
-	if (c->consttype == NAMEOID)
-		return pstrdup(NameStr(*DatumGetName(c->constvalue)));
-	if (c->consttype == TEXTOID)
-		return TextDatumGetCString(c->constvalue);
-	return NULL;
+	if (ReplicationSlotCtl == NULL)
+		return true;			/* no slots at all */
+	LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
+	for (int i = 0; i < max_replication_slots && own; i++)
+	{
+		ReplicationSlot *s = &ReplicationSlotCtl->replication_slots[i];
+		bool		temporary;
+		pid_t		holder;
+		Oid			database;
+
+		if (!s->in_use)
+			continue;
+		SpinLockAcquire(&s->mutex);
+		temporary = s->data.persistency == RS_TEMPORARY;
+		holder = s->active_pid;
+		database = s->data.database;
+		SpinLockRelease(&s->mutex);
+		if (logical_here && database != MyDatabaseId)
+			continue;			/* a logical call cannot name it */
+		if (!temporary || holder != MyProcPid)
+			own = false;
+	}
+	LWLockRelease(ReplicationSlotControlLock);
+	return own;
 }
 
 /*
@@ -205,84 +187,15 @@ dfw_tamper_check_function(Oid fn_oid)
 {
 	const DfwGuardedFunction *e = guarded_entry(fn_oid);
 
-	if (e == NULL || e->check == DFW_FN_RECORD_SLOT)
+	if (e == NULL)
 		return;
-	/* slot functions: without a slot of its own nothing can be the agent's */
-	if (e->check == DFW_FN_OWN_SLOT && own_slots != NIL)
-		return;					/* fmgr hook decides, with the slot's name */
-	dfw_tamper_refuse(e->what, e->check == DFW_FN_OWN_SLOT ?
-					  psprintf("%s Agents may consume or advance only the slots their session created.",
-							   e->breaks) : e->breaks);
-}
-
-static bool
-dfw_needs_fmgr_hook(Oid fn_oid)
-{
-	const DfwGuardedFunction *e;
-
-	if (prev_needs_fmgr_hook && prev_needs_fmgr_hook(fn_oid))
-		return true;
-	if (!DFW_FUNCTION_GUARDED(fn_oid))
-		return false;
-	e = guarded_entry(fn_oid);
-	return e != NULL && e->check != DFW_FN_REFUSE;
-}
-
-static void
-dfw_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
-{
-	const DfwGuardedFunction *e;
-
-	if (prev_fmgr_hook)
-		prev_fmgr_hook(event, flinfo, private);
-
-	if (!DFW_FUNCTION_GUARDED(flinfo->fn_oid))
+	if (e->check == DFW_FN_REFUSE)
+		dfw_tamper_refuse(e->what, e->breaks);
+	if (only_own_slots(e->check == DFW_FN_OWN_LOGICAL_SLOT))
 		return;
-	e = guarded_entry(flinfo->fn_oid);
-	if (e == NULL || e->check == DFW_FN_REFUSE || !dfw_is_agent())
-		return;
-
-	if (event == FHET_START && e->check == DFW_FN_OWN_SLOT)
-	{
-		char	   *name = const_name_arg(flinfo, 0);
-
-		if (name == NULL)
-			dfw_tamper_refuse(e->what,
-							  psprintf("%s The slot is not named by a constant, so the firewall cannot tell that this session created it.",
-									   e->breaks));
-		if (!slot_is_own(name))
-			dfw_tamper_refuse(psprintf("%s \"%s\"", e->what, name),
-							  psprintf("%s Agents may consume or advance only the slots their session created.",
-									   e->breaks));
-	}
-	else if (event == FHET_END && e->check == DFW_FN_RECORD_SLOT)
-	{
-		char	   *name = const_name_arg(flinfo, e->slot_arg);
-
-		if (name != NULL && !slot_is_own(name))
-		{
-			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-			own_slots = lappend(own_slots, pstrdup(name));
-			MemoryContextSwitchTo(old);
-		}
-	}
-	else if (event == FHET_END && flinfo->fn_oid == F_PG_DROP_REPLICATION_SLOT)
-	{
-		/* gone: a slot a human later creates under the name is not ours */
-		char	   *name = const_name_arg(flinfo, 0);
-		ListCell   *lc;
-
-		foreach(lc, own_slots)
-		{
-			if (name != NULL && strcmp((char *) lfirst(lc), name) == 0)
-			{
-				pfree(lfirst(lc));
-				own_slots = foreach_delete_current(own_slots, lc);
-				break;
-			}
-		}
-	}
+	dfw_tamper_refuse(e->what,
+					  psprintf("%s Agents may consume, advance or drop only temporary slots their own session holds, and only while no other slot exists that the call could name.",
+							   e->breaks));
 }
 
 /* ---------------- replication connections ---------------- */
@@ -393,10 +306,6 @@ dfw_tamper_feeds_init(void)
 		dfw_guarded_builtin[guarded_functions[i].fn] = true;
 	}
 
-	prev_needs_fmgr_hook = needs_fmgr_hook;
-	needs_fmgr_hook = dfw_needs_fmgr_hook;
-	prev_fmgr_hook = fmgr_hook;
-	fmgr_hook = dfw_fmgr_hook;
 	prev_client_auth_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = dfw_client_auth;
 }

@@ -32,9 +32,12 @@ SELECT (SELECT count(*) FROM t10.orders) AS orders,
           FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
          WHERE p.pubname = 't10_cdc') AS cdc_tables,
        (SELECT relreplident FROM pg_class WHERE oid = 't10.orders'::regclass) AS replident,
-       (SELECT count(*) FROM pg_db_role_setting
-         WHERE setdatabase = (SELECT oid FROM pg_database
-                               WHERE datname = current_database())) AS db_settings,
+       (SELECT coalesce(string_agg(c, ','), '')
+          FROM pg_db_role_setting, unnest(setconfig) c
+         WHERE setrole = 0
+           AND setdatabase = (SELECT oid FROM pg_database
+                               WHERE datname = current_database())
+           AND c ~ '^(session_replication_role|session_preload_libraries|search_path|role|work_mem)=') AS db_settings,
        (SELECT count(*) FROM pg_subscription) AS subscriptions,
        (SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 't10%') AS event_triggers,
        (SELECT count(*) FROM pg_foreign_data_wrapper WHERE fdwname LIKE 't10%') AS fdws,
@@ -90,6 +93,7 @@ SELECT try($$ALTER TABLE t10.plain REPLICA IDENTITY NOTHING$$);
 SELECT try($$CREATE PUBLICATION t10_mine FOR TABLE t10.plain$$);
 SELECT try($$ALTER PUBLICATION t10_mine SET (publish = 'insert')$$);
 SELECT try($$ALTER PUBLICATION t10_mine ADD TABLE t10.orders$$);
+-- (removing a table from it is a removal: decided by the destruction rules)
 SELECT try($$ALTER PUBLICATION t10_mine DROP TABLE t10.orders$$);
 -- 4. state-changing admin functions: an ordinary agent meets PostgreSQL's
 -- own privilege checks first (the superuser agent below meets the firewall)

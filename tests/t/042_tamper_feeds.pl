@@ -47,6 +47,16 @@ sub refused_tamper
 	return $err;
 }
 
+sub refused_backstop
+{
+	my ($user, $sql, $name) = @_;
+	my ($ret, $out, $err) = psql_as($user, $sql);
+	isnt($ret, 0, "$name: fails");
+	like($err, qr/ERROR:  42501: deletion_firewall is not loaded: .* refused for agent/,
+		"$name: refused by the backstop with 42501");
+	return $err;
+}
+
 sub ok_as
 {
 	my ($user, $sql, $name) = @_;
@@ -79,18 +89,14 @@ for my $who ('agent', 'sup')
 is($node->safe_psql('postgres', $cdc_state), $before, 'CDC slot position unchanged');
 is($node->safe_psql('postgres', $changes), $pending, 'CDC slot still holds its changes');
 
-# --- a slot of the agent's own session ----------------------------------------
-ok_as('agent', q{
-	SELECT 1 FROM pg_create_logical_replication_slot('mine', 'test_decoding');
-	INSERT INTO public.orders VALUES (100, 'x');
-	SELECT count(*) FROM pg_logical_slot_get_changes('mine', NULL, NULL);
-	SELECT 1 FROM pg_replication_slot_advance('mine', pg_current_wal_lsn());
-	SELECT 1 FROM pg_copy_logical_replication_slot('cdc', 'mycopy');
-	SELECT count(*) FROM pg_logical_slot_get_changes('mycopy', NULL, NULL);
-	SELECT pg_drop_replication_slot('mycopy');
-	SELECT pg_drop_replication_slot('mine');
-}, 'agent: create, consume, advance, copy and drop slots of its own session');
-# with slots of its own, the CDC slot is still not the agent's
+# --- while another slot exists, the agent's own temporary slot is not enough
+ok_as('agent', q{SELECT 1 FROM pg_create_logical_replication_slot('mine0', 'test_decoding', true)},
+	'agent: creating a temporary slot of its own is allowed');
+refused_tamper('agent', q{
+	SELECT 1 FROM pg_create_logical_replication_slot('mine1', 'test_decoding', true);
+	SELECT count(*) FROM pg_logical_slot_get_changes('mine1', NULL, NULL);
+}, 'agent: consuming its own slot while the CDC slot exists (cannot tell them apart)');
+# with a slot of its own, the CDC slot is still not the agent's
 refused_tamper('agent', q{
 	SELECT 1 FROM pg_create_logical_replication_slot('mine2', 'test_decoding', true);
 	SELECT count(*) FROM pg_logical_slot_get_changes('mine2', NULL, NULL);
@@ -174,6 +180,26 @@ $node->safe_psql('postgres', q{
 });
 isnt($node->safe_psql('postgres', $cdc_state), $before, 'a human consumes and advances the CDC slot');
 
+# --- with no other slot, the agent's own temporary slots are its own --------------
+$node->safe_psql('postgres', q{SELECT pg_drop_replication_slot('cdc')});
+ok_as('agent', q{
+	SELECT 1 FROM pg_create_logical_replication_slot('mine', 'test_decoding', true);
+	INSERT INTO public.orders VALUES (100, 'x');
+	SELECT count(*) FROM pg_logical_slot_get_changes('mine', NULL, NULL);
+	SELECT 1 FROM pg_replication_slot_advance('mine', pg_current_wal_lsn());
+	SELECT 1 FROM pg_copy_logical_replication_slot('mine', 'mycopy', true);
+	SELECT count(*) FROM pg_logical_slot_get_changes('mycopy', NULL, NULL);
+	SELECT pg_drop_replication_slot('mycopy');
+	SELECT pg_drop_replication_slot('mine');
+}, 'agent alone: create, consume, advance, copy and drop temporary slots of its own session');
+refused_tamper('agent', q{
+	SELECT 1 FROM pg_create_logical_replication_slot('persist', 'test_decoding');
+	SELECT count(*) FROM pg_logical_slot_get_changes('persist', NULL, NULL);
+}, 'agent: consuming a persistent slot (nothing proves whose it is)');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_replication_slots WHERE NOT temporary}), '1',
+	'the persistent slot stays for a human to look at');
+$node->safe_psql('postgres', q{SELECT pg_drop_replication_slot('persist')});
+
 # --- not preloaded: the SQL-level backstop -----------------------------------------
 $node->safe_psql('postgres', q{
 	CREATE TABLE public.keep (id int);
@@ -181,20 +207,19 @@ $node->safe_psql('postgres', q{
 	GRANT ALL ON public.keep TO agent;
 	ALTER TABLE public.keep OWNER TO agent;
 	CREATE TABLE public.human_t (id int);
-	SELECT pg_drop_replication_slot('cdc');
 });
 ok_as('agent', 'CREATE TABLE public.agent_new (id int); DROP TABLE public.agent_new',
 	'loaded: the backstop does not get in the way of the agent\'s own DDL');
 $node->append_conf('postgresql.conf', "shared_preload_libraries = ''\n");
 $node->restart;
-my $err = refused_tamper('agent', 'DROP TABLE public.keep', 'not preloaded: agent DROP TABLE');
+my $err = refused_backstop('agent', 'DROP TABLE public.keep', 'not preloaded: agent DROP TABLE');
 like($err, qr/deletion_firewall is not loaded/, 'the message says the firewall is not loaded');
-refused_tamper('agent', 'ALTER TABLE public.keep ADD COLUMN x int', 'not preloaded: agent ALTER TABLE');
-refused_tamper('agent', q{SET deletion_firewall.enabled = on; SET deletion_firewall.agent_role = 'nobody'; DROP TABLE public.keep},
+refused_backstop('agent', 'ALTER TABLE public.keep ADD COLUMN x int', 'not preloaded: agent ALTER TABLE');
+refused_backstop('agent', q{SET deletion_firewall.enabled = on; SET deletion_firewall.agent_role = 'nobody'; DROP TABLE public.keep},
 	'not preloaded: agent DROP TABLE after setting placeholders');
-refused_tamper('sup', q{SET session_replication_role = replica; DROP TABLE public.keep},
+refused_backstop('sup', q{SET session_replication_role = replica; DROP TABLE public.keep},
 	'not preloaded: superuser agent DROP TABLE under session_replication_role = replica');
-refused_tamper('sup', q{SET ROLE postgres; DROP TABLE public.keep},
+refused_backstop('sup', q{SET ROLE postgres; DROP TABLE public.keep},
 	'not preloaded: superuser agent DROP TABLE after SET ROLE to a human');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM public.keep'), '100',
 	'not preloaded: the agent\'s table is intact');
