@@ -17,13 +17,22 @@
  *	  checks; COPY FROM in ProcessUtility), so a cached plan in a
  *	  function cannot skip it;
  *	- COPY ... PROGRAM, COPY to or from server files, functions or DO blocks
- *	  in untrusted languages, CREATE LANGUAGE; and, in the same spirit, the
- *	  built-in functions that read or write server files for a large object
- *	  (lo_import, lo_export: a superuser could write postgresql.auto.conf
- *	  with them) or drop a replication slot a backup may depend on, checked
- *	  at OAT_FUNCTION_EXECUTE, which the executor raises for every call
- *	  (DFW_FUNCTION_GUARDED in deletion_firewall.h lists them);
+ *	  in untrusted languages, CREATE LANGUAGE;
+ *	- reaching around the server through other sessions: subscriptions,
+ *	  foreign-data wrappers, servers, user mappings, and foreign-table
+ *	  options that run a program or read a server file;
+ *	- settings and triggers that outlive the statement: ALTER DATABASE (SET,
+ *	  RESET, options), CREATE/ALTER EVENT TRIGGER;
+ *	- publications the session did not create, REPLICA IDENTITY NOTHING on
+ *	  a published table (tamper_feeds.c);
  *	- DDL on system catalogs (with allow_system_table_mods).
+ *
+ * dfw_tamper_check_utility dispatches over the statement's node type, one
+ * small function per kind of statement.  The types an agent may run form a
+ * known-safe set, listed there by what they are; every other type, and any
+ * a future PostgreSQL adds, is refused by the switch's default branch.
+ * Built-in admin functions (lo_import, slots, origins, ...) are in
+ * tamper_feeds.c's table.
  *
  * Calling confirm/approve/revoke is refused inside those functions
  * (identity.c, dfw_require_approver), so a renamed copy of them is refused
