@@ -19,7 +19,11 @@
  *	stmt.c		per-statement state (confirmations, row counts), kept with
  *				the portal that runs the statement.
  *	tamper.c	what an agent may never do (settings, roles, the extension
- *				itself, catalogs, server files, untrusted languages).
+ *				itself, catalogs, server files, untrusted languages): the
+ *				utility statements an agent may run, by node type.
+ *	tamper_feeds.c	what replicas, backups and change feeds depend on: the
+ *				table of refused admin functions, the session's own slots,
+ *				replication connections, publications.
  *	quiet.c		what destroys without saying DROP, TRUNCATE or DELETE (DROP
  *				IDENTITY, SET UNLOGGED, large-object writes, sequences moved
  *				back, enum labels renamed, ...) and definitions replaced in
@@ -274,17 +278,7 @@ extern void dfw_rowcount_alter_type(Node *parsetree);
 extern void dfw_tamper_check_utility(Node *parsetree);
 extern void dfw_tamper_check_object(int access, const ObjectAddress *addr);
 extern void dfw_tamper_check_new_object(const ObjectAddress *addr);
-extern void dfw_tamper_check_function(Oid fn_oid);
 extern void dfw_tamper_check_extension_function(Oid fn_oid);
-
-/*
- * The built-in functions dfw_tamper_check_function() refuses: lo_import,
- * lo_export, pg_drop_replication_slot.  A macro of constants, as it is
- * tested for every function call.
- */
-#define DFW_FUNCTION_GUARDED(fn) \
-	((fn) == F_LO_IMPORT_TEXT || (fn) == F_LO_IMPORT_TEXT_OID || \
-	 (fn) == F_LO_EXPORT || (fn) == F_PG_DROP_REPLICATION_SLOT)
 extern void dfw_tamper_refuse(const char *what, const char *detail);
 extern void dfw_tamper_init(void);
 extern void dfw_tamper_check_perms(List *rangeTable, List *permInfos);
@@ -305,6 +299,23 @@ extern struct QueryDesc *dfw_quiet_starting;	/* ExecutorStart running */
 	((fn) == F_SETVAL_REGCLASS_INT8 || (fn) == F_SETVAL_REGCLASS_INT8_BOOL || \
 	 (fn) == F_LO_OPEN || (fn) == F_LO_PUT || (fn) == F_LOWRITE || \
 	 (fn) == F_LO_TRUNCATE || (fn) == F_LO_TRUNCATE64)
+
+/* ---- tamper_feeds.c ---- */
+
+/*
+ * The built-in state-changing admin functions an agent may not call (or
+ * may call only on its own replication slots), listed once in
+ * guarded_functions[] in tamper_feeds.c.  Tested for every function call,
+ * so a bitmap over built-in OIDs: one comparison and one load.
+ */
+#define DFW_GUARDED_OID_LIMIT	10000	/* FirstGenbkiObjectId */
+extern PGDLLIMPORT bool dfw_guarded_builtin[DFW_GUARDED_OID_LIMIT];
+#define DFW_FUNCTION_GUARDED(fn) \
+	((fn) < DFW_GUARDED_OID_LIMIT && dfw_guarded_builtin[(fn)])
+extern void dfw_tamper_check_function(Oid fn_oid);
+extern void dfw_tamper_check_publication(const char *pubname);
+extern void dfw_tamper_check_replica_identity(Oid relid, char identity_type);
+extern void dfw_tamper_feeds_init(void);
 
 /* ---- audit.c ---- */
 extern const char *dfw_audit_old_definition;	/* next line's old_definition */

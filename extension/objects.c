@@ -37,6 +37,8 @@
  */
 #include "deletion_firewall.h"
 
+#include "catalog/pg_largeobject.h"
+
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -403,6 +405,12 @@ identity_or_fail(const ObjectAddress *addr)
 {
 	char	   *id = getObjectIdentity(addr, true);
 
+	/* lo_unlink() of a large object that does not exist: PostgreSQL's error */
+	if (id == NULL && addr->classId == LargeObjectRelationId &&
+		!LargeObjectExists(addr->objectId))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("large object %u does not exist", addr->objectId)));
 	if (id == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

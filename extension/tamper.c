@@ -17,13 +17,22 @@
  *	  checks; COPY FROM in ProcessUtility), so a cached plan in a
  *	  function cannot skip it;
  *	- COPY ... PROGRAM, COPY to or from server files, functions or DO blocks
- *	  in untrusted languages, CREATE LANGUAGE; and, in the same spirit, the
- *	  built-in functions that read or write server files for a large object
- *	  (lo_import, lo_export: a superuser could write postgresql.auto.conf
- *	  with them) or drop a replication slot a backup may depend on, checked
- *	  at OAT_FUNCTION_EXECUTE, which the executor raises for every call
- *	  (DFW_FUNCTION_GUARDED in deletion_firewall.h lists them);
+ *	  in untrusted languages, CREATE LANGUAGE;
+ *	- reaching around the server through other sessions: subscriptions,
+ *	  foreign-data wrappers, servers, user mappings, and foreign-table
+ *	  options that run a program or read a server file;
+ *	- settings and triggers that outlive the statement: ALTER DATABASE (SET,
+ *	  RESET, options), CREATE/ALTER EVENT TRIGGER;
+ *	- publications the session did not create, REPLICA IDENTITY NOTHING on
+ *	  a published table (tamper_feeds.c);
  *	- DDL on system catalogs (with allow_system_table_mods).
+ *
+ * dfw_tamper_check_utility dispatches over the statement's node type, one
+ * small function per kind of statement.  The types an agent may run form a
+ * known-safe set, listed there by what they are; every other type, and any
+ * a future PostgreSQL adds, is refused by the switch's default branch.
+ * Built-in admin functions (lo_import, slots, origins, ...) are in
+ * tamper_feeds.c's table.
  *
  * Calling confirm/approve/revoke is refused inside those functions
  * (identity.c, dfw_require_approver), so a renamed copy of them is refused
@@ -62,6 +71,8 @@
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "tcop/cmdtag.h"
+#include "tcop/utility.h"
 
 /*
  * Refuse tampering.  No token or approval can allow it, so the refusal is
@@ -348,34 +359,49 @@ check_temp_type_use(AlterTableStmt *stmt)
 	}
 }
 
-void
-dfw_tamper_check_utility(Node *parsetree)
+/* ---------------- one function per kind of statement ---------------- */
+
+/* SET / RESET of a firewall setting in the session. */
+static void
+check_set(VariableSetStmt *s)
+{
+	if (is_guarded_setting(s->name))
+		refuse_setting(s->name);
+}
+
+/*
+ * ALTER DATABASE: SET/RESET of any setting outlives the statement for
+ * everyone who connects later (session_replication_role switches off
+ * foreign-key cascades, session_preload_libraries locks humans out, role
+ * makes them act as another); its options (ALLOW_CONNECTIONS, CONNECTION
+ * LIMIT, IS_TEMPLATE, TABLESPACE) and REFRESH COLLATION VERSION likewise.
+ */
+static void
+check_alter_database(Node *parsetree)
+{
+	if (IsA(parsetree, AlterDatabaseSetStmt))
+	{
+		VariableSetStmt *s = ((AlterDatabaseSetStmt *) parsetree)->setstmt;
+
+		if (is_guarded_setting(s->name))
+			refuse_setting(s->name);
+		dfw_tamper_refuse(s->kind == VAR_RESET_ALL ? pstrdup("ALTER DATABASE ... RESET ALL") :
+						  psprintf("ALTER DATABASE ... %s %s",
+								   s->kind == VAR_RESET ? "RESET" : "SET",
+								   s->name ? s->name : ""),
+						  "A database setting applies to every later session, humans' included.");
+	}
+	dfw_tamper_refuse(IsA(parsetree, AlterDatabaseRefreshCollStmt) ?
+					  "ALTER DATABASE ... REFRESH COLLATION VERSION" : "ALTER DATABASE",
+					  "A database's options apply to every later session, humans' included.");
+}
+
+/* The server's configuration and code. */
+static void
+check_server(Node *parsetree)
 {
 	switch (nodeTag(parsetree))
 	{
-		case T_VariableSetStmt:
-			{
-				VariableSetStmt *s = (VariableSetStmt *) parsetree;
-
-				if (is_guarded_setting(s->name))
-					refuse_setting(s->name);
-				break;
-			}
-		case T_AlterDatabaseSetStmt:
-			{
-				VariableSetStmt *s = ((AlterDatabaseSetStmt *) parsetree)->setstmt;
-
-				if (is_guarded_setting(s->name))
-					refuse_setting(s->name);
-				if (s->kind == VAR_RESET_ALL)
-					dfw_tamper_refuse("ALTER DATABASE ... RESET ALL",
-									  "It would remove the database's deletion_firewall settings.");
-				if (s->name && (pg_strcasecmp(s->name, "role") == 0 ||
-								pg_strcasecmp(s->name, "session_authorization") == 0))
-					dfw_tamper_refuse(psprintf("ALTER DATABASE ... SET %s", s->name),
-									  "It would make everyone who connects to the database act as another role.");
-				break;
-			}
 		case T_AlterSystemStmt:
 			dfw_tamper_refuse("ALTER SYSTEM",
 							  "Agents may not change the server configuration.");
@@ -383,86 +409,117 @@ dfw_tamper_check_utility(Node *parsetree)
 		case T_LoadStmt:
 			dfw_tamper_refuse("LOAD", "Agents may not load libraries.");
 			break;
-		case T_CreateExtensionStmt:
-			if (strcmp(((CreateExtensionStmt *) parsetree)->extname, "deletion_firewall") == 0)
-				dfw_tamper_refuse("CREATE EXTENSION deletion_firewall",
-								  "Agents may not create, alter or drop the firewall's extension.");
+		case T_CreatePLangStmt:
+			dfw_tamper_refuse("CREATE LANGUAGE", "Agents may not add procedural languages.");
 			break;
-		case T_AlterExtensionStmt:
-			if (strcmp(((AlterExtensionStmt *) parsetree)->extname, "deletion_firewall") == 0)
-				dfw_tamper_refuse("ALTER EXTENSION deletion_firewall",
-								  "Agents may not create, alter or drop the firewall's extension.");
+		default:
 			break;
-		case T_AlterExtensionContentsStmt:
-			if (strcmp(((AlterExtensionContentsStmt *) parsetree)->extname, "deletion_firewall") == 0)
-				dfw_tamper_refuse("ALTER EXTENSION deletion_firewall",
-								  "Agents may not create, alter or drop the firewall's extension.");
-			/* membership widens what a token for the extension covers */
-			if (((AlterExtensionContentsStmt *) parsetree)->action > 0)
-				dfw_tamper_refuse("ALTER EXTENSION ... ADD",
-								  "An object added to an extension would be covered by a token for the extension.");
-			break;
-		case T_DropStmt:
-			{
-				DropStmt   *s = (DropStmt *) parsetree;
-				ListCell   *lc;
+	}
+}
 
-				if (s->removeType == OBJECT_EXTENSION &&
-					list_has_name(s->objects, "deletion_firewall"))
-					dfw_tamper_refuse("DROP EXTENSION deletion_firewall",
-									  "Agents may not create, alter or drop the firewall's extension.");
-				foreach(lc, s->objects)
-					check_named_object(s->removeType, lfirst(lc));
-				break;
-			}
-		case T_RenameStmt:
-			{
-				RenameStmt *s = (RenameStmt *) parsetree;
+/* The firewall's own extension. */
+static void
+check_extension(Node *parsetree)
+{
+	const char *extname = NULL;
 
-				if (s->renameType == OBJECT_ROLE)
-					dfw_tamper_refuse("ALTER ROLE ... RENAME", "Agents may not manage roles.");
-				if (s->renameType == OBJECT_SCHEMA && s->subname &&
-					strcmp(s->subname, FW_SCHEMA) == 0)
-					refuse_extension_object();
-				check_named_relation(s->relation);
-				check_named_object(s->renameType, s->object);
-				break;
-			}
-		case T_AlterObjectSchemaStmt:
-			{
-				AlterObjectSchemaStmt *s = (AlterObjectSchemaStmt *) parsetree;
+	if (IsA(parsetree, CreateExtensionStmt))
+		extname = ((CreateExtensionStmt *) parsetree)->extname;
+	else if (IsA(parsetree, AlterExtensionStmt))
+		extname = ((AlterExtensionStmt *) parsetree)->extname;
+	else if (IsA(parsetree, AlterExtensionContentsStmt))
+		extname = ((AlterExtensionContentsStmt *) parsetree)->extname;
 
-				if (s->newschema && strcmp(s->newschema, FW_SCHEMA) == 0)
-					refuse_extension_object();
-				check_named_relation(s->relation);
-				check_named_object(s->objectType, s->object);
-				break;
-			}
-		case T_AlterOwnerStmt:
-			{
-				AlterOwnerStmt *s = (AlterOwnerStmt *) parsetree;
+	if (extname && strcmp(extname, "deletion_firewall") == 0)
+		dfw_tamper_refuse(IsA(parsetree, CreateExtensionStmt) ?
+						  "CREATE EXTENSION deletion_firewall" : "ALTER EXTENSION deletion_firewall",
+						  "Agents may not create, alter or drop the firewall's extension.");
+	/* membership widens what a token for the extension covers */
+	if (IsA(parsetree, AlterExtensionContentsStmt) &&
+		((AlterExtensionContentsStmt *) parsetree)->action > 0)
+		dfw_tamper_refuse("ALTER EXTENSION ... ADD",
+						  "An object added to an extension would be covered by a token for the extension.");
+}
 
-				check_named_relation(s->relation);
-				check_named_object(s->objectType, s->object);
-				break;
-			}
-		case T_AlterFunctionStmt:
-			check_named_object(((AlterFunctionStmt *) parsetree)->objtype,
-							   (Node *) ((AlterFunctionStmt *) parsetree)->func);
+/* DROP: the removal itself is decided elsewhere; here only the extension. */
+static void
+check_drop(DropStmt *s)
+{
+	ListCell   *lc;
+
+	if (s->removeType == OBJECT_EXTENSION &&
+		list_has_name(s->objects, "deletion_firewall"))
+		dfw_tamper_refuse("DROP EXTENSION deletion_firewall",
+						  "Agents may not create, alter or drop the firewall's extension.");
+	foreach(lc, s->objects)
+		check_named_object(s->removeType, lfirst(lc));
+}
+
+/*
+ * Objects that reach around the server or that others depend on cannot be
+ * renamed or given away by an agent either.
+ */
+static void
+check_feed_object(ObjectType type, Node *object, const char *how)
+{
+	switch (type)
+	{
+		case OBJECT_SUBSCRIPTION:
+		case OBJECT_FDW:
+		case OBJECT_FOREIGN_SERVER:
+		case OBJECT_EVENT_TRIGGER:
+			dfw_tamper_refuse(psprintf("%s of %s", how,
+									   type == OBJECT_SUBSCRIPTION ? "a subscription" :
+									   type == OBJECT_FDW ? "a foreign-data wrapper" :
+									   type == OBJECT_FOREIGN_SERVER ? "a foreign server" :
+									   "an event trigger"),
+							  "Agents may not manage subscriptions, foreign-data wrappers, foreign servers or event triggers.");
 			break;
-		case T_AlterTableStmt:
-			check_named_relation(((AlterTableStmt *) parsetree)->relation);
-			check_temp_type_use((AlterTableStmt *) parsetree);
+		case OBJECT_PUBLICATION:
+			if (object && IsA(object, String))
+				dfw_tamper_check_publication(strVal(object));
 			break;
-		case T_ViewStmt:
-			check_named_relation(((ViewStmt *) parsetree)->view);
+		default:
 			break;
-		case T_CreateStmt:
-			check_named_relation(((CreateStmt *) parsetree)->relation);
-			break;
-		case T_GrantStmt:
-			check_grant((GrantStmt *) parsetree);
-			break;
+	}
+}
+
+static void
+check_rename(RenameStmt *s)
+{
+	if (s->renameType == OBJECT_ROLE)
+		dfw_tamper_refuse("ALTER ROLE ... RENAME", "Agents may not manage roles.");
+	if (s->renameType == OBJECT_SCHEMA && s->subname &&
+		strcmp(s->subname, FW_SCHEMA) == 0)
+		refuse_extension_object();
+	check_feed_object(s->renameType, s->object, "renaming");
+	check_named_relation(s->relation);
+	check_named_object(s->renameType, s->object);
+}
+
+static void
+check_set_schema(AlterObjectSchemaStmt *s)
+{
+	if (s->newschema && strcmp(s->newschema, FW_SCHEMA) == 0)
+		refuse_extension_object();
+	check_named_relation(s->relation);
+	check_named_object(s->objectType, s->object);
+}
+
+static void
+check_owner(AlterOwnerStmt *s)
+{
+	check_feed_object(s->objectType, s->object, "changing the owner");
+	check_named_relation(s->relation);
+	check_named_object(s->objectType, s->object);
+}
+
+/* Role management: an agent must not mint a clean identity or shed its tag. */
+static void
+check_role(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
 		case T_CreateRoleStmt:
 			dfw_tamper_refuse("CREATE ROLE",
 							  "Agents may not manage roles: a new role would be an identity without the agent tag.");
@@ -479,83 +536,388 @@ dfw_tamper_check_utility(Node *parsetree)
 							  "GRANT of role membership" : "REVOKE of role membership",
 							  "Agents may not grant or revoke role membership.");
 			break;
-		case T_CopyStmt:
-			{
-				CopyStmt   *s = (CopyStmt *) parsetree;
-
-				if (s->is_program)
-					dfw_tamper_refuse("COPY ... PROGRAM",
-									  "Agents may not run programs on the database server.");
-				if (s->filename != NULL)
-					dfw_tamper_refuse(s->is_from ? "COPY FROM a server file" : "COPY TO a server file",
-									  "Agents may not read or write files on the database server; use COPY ... FROM STDIN or TO STDOUT.");
-				check_copy_into_catalog(s);
-				break;
-			}
-		case T_CreateFunctionStmt:
-			{
-				CreateFunctionStmt *s = (CreateFunctionStmt *) parsetree;
-				char	   *lang = option_language(s->options,
-												   s->sql_body ? "sql" : NULL);
-
-				if (language_untrusted(lang))
-					dfw_tamper_refuse(psprintf("creating a function in untrusted language \"%s\"", lang),
-									  "Agents may create functions in trusted languages only.");
-				/* a function created in (or replaced into) the schema */
-				if (list_length(s->funcname) >= 2)
-				{
-					Node	   *schema = list_nth(s->funcname, list_length(s->funcname) - 2);
-
-					if (strcmp(strVal(schema), FW_SCHEMA) == 0)
-						refuse_extension_object();
-				}
-				else if (firewall_schema_in_path())
-				{
-					char	   *name;
-					Oid			nsp = QualifiedNameGetCreationNamespace(s->funcname, &name);
-
-					if (nsp == get_namespace_oid(FW_SCHEMA, true))
-						refuse_extension_object();
-				}
-				break;
-			}
-		case T_DoStmt:
-			{
-				char	   *lang = option_language(((DoStmt *) parsetree)->args, "plpgsql");
-
-				if (language_untrusted(lang))
-					dfw_tamper_refuse(psprintf("a DO block in untrusted language \"%s\"", lang),
-									  "Agents may run code in trusted languages only.");
-				break;
-			}
-		case T_CreatePLangStmt:
-			dfw_tamper_refuse("CREATE LANGUAGE", "Agents may not add procedural languages.");
+		case T_ReassignOwnedStmt:
+			dfw_tamper_refuse("REASSIGN OWNED",
+							  "Agents may not move every object of a role to another.");
 			break;
 		default:
 			break;
 	}
 }
 
-/* Calls an agent may not make, whatever its privileges. */
-void
-dfw_tamper_check_function(Oid fn_oid)
+/* COPY: client side only. */
+static void
+check_copy(CopyStmt *s)
 {
-	switch (fn_oid)
+	if (s->is_program)
+		dfw_tamper_refuse("COPY ... PROGRAM",
+						  "Agents may not run programs on the database server.");
+	if (s->filename != NULL)
+		dfw_tamper_refuse(s->is_from ? "COPY FROM a server file" : "COPY TO a server file",
+						  "Agents may not read or write files on the database server; use COPY ... FROM STDIN or TO STDOUT.");
+	check_copy_into_catalog(s);
+}
+
+/* Code: trusted languages only, and not into the extension's schema. */
+static void
+check_create_function(CreateFunctionStmt *s)
+{
+	char	   *lang = option_language(s->options, s->sql_body ? "sql" : NULL);
+
+	if (language_untrusted(lang))
+		dfw_tamper_refuse(psprintf("creating a function in untrusted language \"%s\"", lang),
+						  "Agents may create functions in trusted languages only.");
+	/* a function created in (or replaced into) the schema */
+	if (list_length(s->funcname) >= 2)
 	{
-		case F_LO_IMPORT_TEXT:
-		case F_LO_IMPORT_TEXT_OID:
-			dfw_tamper_refuse("lo_import of a server file",
-							  "Agents may not read files on the database server.");
+		Node	   *schema = list_nth(s->funcname, list_length(s->funcname) - 2);
+
+		if (strcmp(strVal(schema), FW_SCHEMA) == 0)
+			refuse_extension_object();
+	}
+	else if (firewall_schema_in_path())
+	{
+		char	   *name;
+		Oid			nsp = QualifiedNameGetCreationNamespace(s->funcname, &name);
+
+		if (nsp == get_namespace_oid(FW_SCHEMA, true))
+			refuse_extension_object();
+	}
+}
+
+static void
+check_do(DoStmt *s)
+{
+	char	   *lang = option_language(s->args, "plpgsql");
+
+	if (language_untrusted(lang))
+		dfw_tamper_refuse(psprintf("a DO block in untrusted language \"%s\"", lang),
+						  "Agents may run code in trusted languages only.");
+}
+
+/*
+ * Foreign-data options that run a program or read a server file
+ * (file_fdw's program and filename).  Refused for any wrapper: the
+ * firewall cannot know what another wrapper does with an option of that
+ * name.
+ */
+static void
+check_fdw_options(List *options)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (d->defname && (pg_strcasecmp(d->defname, "program") == 0 ||
+						   pg_strcasecmp(d->defname, "filename") == 0))
+			dfw_tamper_refuse(psprintf("a foreign table with option \"%s\"", d->defname),
+							  "Agents may not run programs or read files on the database server.");
+	}
+}
+
+static void
+check_column_fdw_options(List *elts)
+{
+	ListCell   *lc;
+
+	foreach(lc, elts)
+	{
+		Node	   *n = lfirst(lc);
+
+		if (IsA(n, ColumnDef))
+			check_fdw_options(((ColumnDef *) n)->fdwoptions);
+	}
+}
+
+/*
+ * Reaching around the server through other sessions: wrappers, servers
+ * and user mappings carry credentials and commands (an agent-made mapping
+ * to a human's role runs the agent's deletes as that human); a
+ * subscription's apply worker deletes and truncates unchecked.
+ */
+static void
+check_foreign_data(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_CreateFdwStmt:
+		case T_AlterFdwStmt:
+			dfw_tamper_refuse(IsA(parsetree, CreateFdwStmt) ?
+							  "CREATE FOREIGN DATA WRAPPER" : "ALTER FOREIGN DATA WRAPPER",
+							  "A foreign-data wrapper's handler and options act for every user of it.");
 			break;
-		case F_LO_EXPORT:
-			dfw_tamper_refuse("lo_export to a server file",
-							  "Agents may not write files on the database server.");
+		case T_CreateForeignServerStmt:
+		case T_AlterForeignServerStmt:
+			dfw_tamper_refuse(IsA(parsetree, CreateForeignServerStmt) ?
+							  "CREATE SERVER" : "ALTER SERVER",
+							  "A foreign server's options say where every user of it connects.");
 			break;
-		case F_PG_DROP_REPLICATION_SLOT:
-			dfw_tamper_refuse("dropping a replication slot",
-							  "A replica or a backup may depend on it.");
+		case T_CreateUserMappingStmt:
+		case T_AlterUserMappingStmt:
+			dfw_tamper_refuse(IsA(parsetree, CreateUserMappingStmt) ?
+							  "CREATE USER MAPPING" : "ALTER USER MAPPING",
+							  "A user mapping carries credentials: the statements run through it would act as another role.");
+			break;
+		case T_CreateForeignTableStmt:
+			{
+				CreateForeignTableStmt *s = (CreateForeignTableStmt *) parsetree;
+
+				check_named_relation(s->base.relation);
+				check_fdw_options(s->options);
+				check_column_fdw_options(s->base.tableElts);
+				break;
+			}
+		case T_ImportForeignSchemaStmt:
+			/* each foreign table it makes passes here as CREATE FOREIGN TABLE */
+			check_fdw_options(((ImportForeignSchemaStmt *) parsetree)->options);
+			break;
+		case T_CreateSubscriptionStmt:
+		case T_AlterSubscriptionStmt:
+			dfw_tamper_refuse(IsA(parsetree, CreateSubscriptionStmt) ?
+							  "CREATE SUBSCRIPTION" : "ALTER SUBSCRIPTION",
+							  "A subscription's apply worker writes, deletes and truncates rows that no check of the firewall sees.");
 			break;
 		default:
+			break;
+	}
+}
+
+/* A planted event trigger runs later in a human's DDL. */
+static void
+check_event_trigger(Node *parsetree)
+{
+	dfw_tamper_refuse(IsA(parsetree, CreateEventTrigStmt) ?
+					  "CREATE EVENT TRIGGER" : "ALTER EVENT TRIGGER",
+					  "An event trigger runs in every later session's DDL, humans' included.");
+}
+
+/*
+ * ALTER TABLE (and ALTER INDEX/VIEW/SEQUENCE/FOREIGN TABLE): the
+ * extension's tables, temporary types, foreign-table options, and REPLICA
+ * IDENTITY NOTHING on a published table.
+ */
+static void
+check_alter_table(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+	Oid			relid = InvalidOid;
+
+	check_named_relation(stmt->relation);
+	check_temp_type_use(stmt);
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		switch (cmd->subtype)
+		{
+			case AT_GenericOptions:
+			case AT_AlterColumnGenericOptions:
+				if (cmd->def && IsA(cmd->def, List))
+					check_fdw_options((List *) cmd->def);
+				break;
+			case AT_AddColumn:
+				if (cmd->def && IsA(cmd->def, ColumnDef))
+					check_fdw_options(((ColumnDef *) cmd->def)->fdwoptions);
+				break;
+			case AT_ReplicaIdentity:
+				if (cmd->def && IsA(cmd->def, ReplicaIdentityStmt))
+				{
+					if (!OidIsValid(relid))
+						relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+					dfw_tamper_check_replica_identity(relid,
+													  ((ReplicaIdentityStmt *) cmd->def)->identity_type);
+				}
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/* Not in the known-safe set: refused, so what a new major adds fails closed. */
+static void
+refuse_unknown_statement(Node *parsetree)
+{
+	dfw_tamper_refuse(psprintf("statement %s",
+							   GetCommandTagName(CreateCommandTag(parsetree))),
+					  "It is not among the statements known to be safe for agents.");
+}
+
+/*
+ * An agent's utility statement.  The statement types an agent may run form
+ * a known-safe set, listed below by what they are; some are checked
+ * further by the function named.  Every other type, including those a
+ * future PostgreSQL adds, is refused by the default branch.
+ */
+void
+dfw_tamper_check_utility(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+			/* sessions and transactions: change nothing that outlives them */
+		case T_TransactionStmt:
+		case T_VariableShowStmt:
+		case T_DiscardStmt:
+		case T_ConstraintsSetStmt:
+		case T_PrepareStmt:
+		case T_ExecuteStmt:
+		case T_DeallocateStmt:
+		case T_DeclareCursorStmt:
+		case T_FetchStmt:
+		case T_ClosePortalStmt:
+		case T_ExplainStmt:
+		case T_CallStmt:
+		case T_LockStmt:
+		case T_ListenStmt:
+		case T_UnlistenStmt:
+		case T_NotifyStmt:
+			break;
+		case T_VariableSetStmt:
+			check_set((VariableSetStmt *) parsetree);
+			break;
+		case T_DoStmt:
+			check_do((DoStmt *) parsetree);
+			break;
+		case T_CopyStmt:
+			check_copy((CopyStmt *) parsetree);
+			break;
+
+			/* maintenance: rewrites and statistics, same data */
+		case T_VacuumStmt:
+		case T_ReindexStmt:
+		case T_ClusterStmt:
+		case T_RefreshMatViewStmt:
+		case T_CheckPointStmt:
+			break;
+
+			/* removal: decided by the destruction rules (hooks.c) */
+		case T_TruncateStmt:
+		case T_DropOwnedStmt:
+		case T_DropUserMappingStmt:
+		case T_DropSubscriptionStmt:
+		case T_DropdbStmt:
+			break;
+		case T_DropStmt:
+			check_drop((DropStmt *) parsetree);
+			break;
+
+			/* schema migrations: new or changed objects of one's own */
+		case T_CreateSchemaStmt:
+		case T_CreateSeqStmt:
+		case T_AlterSeqStmt:
+		case T_IndexStmt:
+		case T_CreateTableAsStmt:
+		case T_CompositeTypeStmt:
+		case T_CreateEnumStmt:
+		case T_AlterEnumStmt:
+		case T_CreateRangeStmt:
+		case T_AlterTypeStmt:
+		case T_CreateDomainStmt:
+		case T_AlterDomainStmt:
+		case T_DefineStmt:
+		case T_CreateTrigStmt:
+		case T_RuleStmt:
+		case T_CreatePolicyStmt:
+		case T_AlterPolicyStmt:
+		case T_CreateStatsStmt:
+		case T_AlterStatsStmt:
+		case T_CreateCastStmt:
+		case T_AlterTSDictionaryStmt:
+		case T_AlterTSConfigurationStmt:
+		case T_CommentStmt:
+		case T_AlterDefaultPrivilegesStmt:
+		case T_CreatePublicationStmt:
+		case T_CreatedbStmt:
+			break;
+		case T_CreateStmt:
+			check_named_relation(((CreateStmt *) parsetree)->relation);
+			break;
+		case T_ViewStmt:
+			check_named_relation(((ViewStmt *) parsetree)->view);
+			break;
+		case T_AlterTableStmt:
+			check_alter_table((AlterTableStmt *) parsetree);
+			break;
+		case T_CreateFunctionStmt:
+			check_create_function((CreateFunctionStmt *) parsetree);
+			break;
+		case T_AlterFunctionStmt:
+			check_named_object(((AlterFunctionStmt *) parsetree)->objtype,
+							   (Node *) ((AlterFunctionStmt *) parsetree)->func);
+			break;
+		case T_RenameStmt:
+			check_rename((RenameStmt *) parsetree);
+			break;
+		case T_AlterObjectSchemaStmt:
+			check_set_schema((AlterObjectSchemaStmt *) parsetree);
+			break;
+		case T_AlterOwnerStmt:
+			check_owner((AlterOwnerStmt *) parsetree);
+			break;
+		case T_GrantStmt:
+			check_grant((GrantStmt *) parsetree);
+			break;
+		case T_CreateExtensionStmt:
+		case T_AlterExtensionStmt:
+		case T_AlterExtensionContentsStmt:
+			check_extension(parsetree);
+			break;
+
+			/* change feeds: the session's own publications only */
+		case T_AlterPublicationStmt:
+			dfw_tamper_check_publication(((AlterPublicationStmt *) parsetree)->pubname);
+			break;
+
+			/* foreign tables without server programs or files */
+		case T_CreateForeignTableStmt:
+		case T_ImportForeignSchemaStmt:
+			check_foreign_data(parsetree);
+			break;
+
+			/* refused: reaching around the server through other sessions */
+		case T_CreateFdwStmt:
+		case T_AlterFdwStmt:
+		case T_CreateForeignServerStmt:
+		case T_AlterForeignServerStmt:
+		case T_CreateUserMappingStmt:
+		case T_AlterUserMappingStmt:
+		case T_CreateSubscriptionStmt:
+		case T_AlterSubscriptionStmt:
+			check_foreign_data(parsetree);
+			break;
+
+			/* refused: settings and triggers that outlive the statement */
+		case T_AlterDatabaseSetStmt:
+		case T_AlterDatabaseStmt:
+		case T_AlterDatabaseRefreshCollStmt:
+			check_alter_database(parsetree);
+			break;
+		case T_CreateEventTrigStmt:
+		case T_AlterEventTrigStmt:
+			check_event_trigger(parsetree);
+			break;
+
+			/* refused: the server's configuration and code */
+		case T_AlterSystemStmt:
+		case T_LoadStmt:
+		case T_CreatePLangStmt:
+			check_server(parsetree);
+			break;
+
+			/* refused: roles */
+		case T_CreateRoleStmt:
+		case T_AlterRoleStmt:
+		case T_AlterRoleSetStmt:
+		case T_DropRoleStmt:
+		case T_GrantRoleStmt:
+		case T_ReassignOwnedStmt:
+			check_role(parsetree);
+			break;
+
+		default:
+			refuse_unknown_statement(parsetree);
 			break;
 	}
 }
@@ -734,4 +1096,5 @@ void
 dfw_tamper_init(void)
 {
 	CacheRegisterSyscacheCallback(PROCOID, c_function_cache_reset, (Datum) 0);
+	dfw_tamper_feeds_init();
 }
