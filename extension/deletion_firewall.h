@@ -18,6 +18,8 @@
  *				stop as soon as the count passes the limit.
  *	tamper.c	what an agent may never do (settings, roles, the extension
  *				itself, catalogs, server files, untrusted languages).
+ *	tempdeps.c	no permanent object may come to depend on a temporary
+ *				one; the end of a session is never refused.
  *	audit.c		log lines, the events ring and the blocked-requests ring.
  *	sqlapi.c	the SQL-callable functions: confirm, revoke, approve, views.
  *
@@ -192,6 +194,11 @@ extern void dfw_tamper_check_extension_function(Oid fn_oid);
 extern void dfw_tamper_refuse(const char *what, const char *detail);
 extern void dfw_tamper_init(void);
 extern void dfw_tamper_check_perms(List *rangeTable, List *permInfos);
+
+/* ---- tempdeps.c ---- */
+extern void dfw_tempdeps_init(void);
+extern void dfw_tempdeps_after_utility(Node *parsetree, bool subcommand);
+extern void dfw_tempdeps_session_end_drop(Oid classId, Oid objectId, int subId);
 
 /* ---- audit.c ---- */
 typedef struct DfwEvent

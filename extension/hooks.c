@@ -22,7 +22,8 @@
  * internally (PERFORM_DELETION_INTERNAL: rewrites, transient tables) are
  * not removals asked for by anyone and are not guarded -- except the
  * cleanup of a temporary schema (DISCARD TEMP), which may reach a
- * permanent object.  A refusal caught inside the command (an exception
+ * permanent object; at the end of a session that cleanup is never refused,
+ * only logged when it reaches a permanent object (tempdeps.c).  A refusal caught inside the command (an exception
  * block in a trigger it fires) leaves the command's own entries queued.
  *
  * Statements: dfw_nesting_level counts ProcessUtility frames, kept right
@@ -46,6 +47,7 @@
 #include "catalog/pg_tablespace.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "tcop/pquery.h"
 #include "utils/portal.h"
@@ -233,6 +235,10 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	/* decide what this command (and what it ran) removed */
 	flush_pending_from(saved_len);
+
+	/* no permanent object may have come to depend on a temporary one */
+	dfw_tempdeps_after_utility(pstmt->utilityStmt,
+							   context == PROCESS_UTILITY_SUBCOMMAND);
 }
 
 /* ---------------- object access ---------------- */
@@ -262,6 +268,19 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				if (drop && (drop->dropflags & PERFORM_DELETION_INTERNAL) &&
 					!(drop->dropflags & PERFORM_DELETION_SKIP_ORIGINAL))
 					break;
+
+				/*
+				 * The end of a session (the temporary schema's removal from
+				 * a before_shmem_exit callback) is never refused: refusing
+				 * it would only end the backend with FATAL and leave an
+				 * orphaned schema that others drop unchecked.
+				 */
+				if (drop && (drop->dropflags & PERFORM_DELETION_INTERNAL) &&
+					proc_exit_inprogress)
+				{
+					dfw_tempdeps_session_end_drop(classId, objectId, subId);
+					break;
+				}
 				if (dfw_is_guarded())
 					guard_removal(DFW_ACT_DROP, classId, objectId, subId);
 				break;
@@ -431,4 +450,5 @@ dfw_hooks_init(void)
 	ExecutorFinish_hook = dfw_ExecutorFinish;
 	RegisterXactCallback(dfw_xact_callback, NULL);
 	RegisterSubXactCallback(dfw_subxact_callback, NULL);
+	dfw_tempdeps_init();
 }
