@@ -29,10 +29,11 @@
  * "Temporary" (will be removed with the temporary schema): the temporary
  * schemas themselves (any backend's, TOAST ones included), relations with
  * temporary persistence and their columns, objects in a temporary schema,
- * and objects without a schema (defaults, triggers, rules, policies) that
- * belong to a temporary relation.  Anything else (a cast, a transform) is
- * permanent, so that no chain through an object without a schema can link
- * a permanent object to a temporary one.
+ * and objects without a schema (defaults, triggers, rules, policies, a
+ * range type's multirange cast) that belong (AUTO or INTERNAL dependency)
+ * to a temporary object.  Anything else without a schema (a cast made by
+ * CREATE CAST, a transform) is permanent, so a chain through it cannot link
+ * a permanent object to a temporary one: its own dependency is refused.
  *
  * Cost: nothing for sessions that are not guarded (one cached identity
  * test per utility command), nothing for a guarded transaction without an
@@ -86,20 +87,26 @@ relation_is_temp(Oid relid)
 	return temp;
 }
 
+#define MAX_OWNER_DEPTH		4
+
+static bool object_is_temp_depth(const ObjectAddress *addr, int depth);
+
 /*
- * The relation an object without a schema (a default, trigger, rule or
- * policy) belongs to, through its AUTO or INTERNAL dependency; InvalidOid
- * if none.
+ * Does an object without a schema (a default, trigger, rule, policy, the
+ * cast a range type makes for its multirange) belong to a temporary object,
+ * through an AUTO or INTERNAL dependency, so that it goes with it?
  */
-static Oid
-owning_relation(const ObjectAddress *addr)
+static bool
+owner_is_temp(const ObjectAddress *addr, int depth)
 {
 	Relation	depRel;
 	ScanKeyData key[2];
 	SysScanDesc scan;
 	HeapTuple	tup;
-	Oid			result = InvalidOid;
+	bool		result = false;
 
+	if (depth >= MAX_OWNER_DEPTH)
+		return false;
 	depRel = table_open(DependRelationId, AccessShareLock);
 	ScanKeyInit(&key[0], Anum_pg_depend_classid,
 				BTEqualStrategyNumber, F_OIDEQ,
@@ -109,17 +116,18 @@ owning_relation(const ObjectAddress *addr)
 				ObjectIdGetDatum(addr->objectId));
 	scan = systable_beginscan(depRel, DependDependerIndexId, true,
 							  NULL, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	while (!result && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		ObjectAddress owner;
 
-		if ((dep->deptype == DEPENDENCY_AUTO ||
-			 dep->deptype == DEPENDENCY_INTERNAL) &&
-			dep->refclassid == RelationRelationId)
-		{
-			result = dep->refobjid;
-			break;
-		}
+		if (dep->deptype != DEPENDENCY_AUTO &&
+			dep->deptype != DEPENDENCY_INTERNAL)
+			continue;
+		owner.classId = dep->refclassid;
+		owner.objectId = dep->refobjid;
+		owner.objectSubId = dep->refobjsubid;
+		result = object_is_temp_depth(&owner, depth + 1);
 	}
 	systable_endscan(scan);
 	table_close(depRel, AccessShareLock);
@@ -128,25 +136,31 @@ owning_relation(const ObjectAddress *addr)
 
 /* Will this object be removed with a temporary schema? */
 static bool
-object_is_temp(const ObjectAddress *addr)
+object_is_temp_depth(const ObjectAddress *addr, int depth)
 {
 	if (addr->classId == RelationRelationId)
 		return relation_is_temp(addr->objectId);
 	if (addr->classId == NamespaceRelationId)
 		return isAnyTempNamespace(addr->objectId);
-	if (dfw_class_has_properties(addr->classId) &&
+	/*
+	 * is_objectclass_supported, not dfw_class_has_properties: this runs at
+	 * the end of a session too, where an error caught by PG_TRY is FATAL.
+	 */
+	if (is_objectclass_supported(addr->classId) &&
 		get_object_attnum_namespace(addr->classId) != InvalidAttrNumber)
 	{
 		Oid			nsp = get_object_namespace(addr);
 
 		return OidIsValid(nsp) && isAnyTempNamespace(nsp);
 	}
-	/* no schema: temporary with the relation it belongs to, if any */
-	{
-		Oid			relid = owning_relation(addr);
+	/* no schema: temporary with what it belongs to, if anything */
+	return owner_is_temp(addr, depth);
+}
 
-		return OidIsValid(relid) && relation_is_temp(relid);
-	}
+static bool
+object_is_temp(const ObjectAddress *addr)
+{
+	return object_is_temp_depth(addr, 0);
 }
 
 static char *
