@@ -20,11 +20,14 @@
  * command of a guarded session whose transaction has an xid (top-level or
  * run by a function; subcommands are looked at with their command), and
  * again before COMMIT/PREPARE when a guarded utility command ran since the
- * last complete look, pg_depend is read sequentially and every row written
- * by this transaction (xmin one of its xids, seen with SnapshotSelf, so
- * rows the command deleted or replaced are not seen) is tested.  The
- * pre-commit look precedes ON COMMIT DROP, which runs after the pre-commit
- * callbacks, and cannot be caught by an exception block.
+ * last complete look, we walk what the removal of the temporary schemas
+ * would take -- from every temporary schema down pg_depend's index on the
+ * referenced object, through temporary objects -- and refuse where that
+ * reaches an object that is not temporary on a row this transaction wrote
+ * (xmin one of its xids, seen with SnapshotSelf, so rows the command
+ * deleted or replaced are not seen).  The pre-commit look precedes ON
+ * COMMIT DROP, which runs after the pre-commit callbacks, and cannot be
+ * caught by an exception block.
  *
  * "Temporary" (will be removed with the temporary schema): the temporary
  * schemas themselves (any backend's, TOAST ones included), relations with
@@ -64,6 +67,7 @@
 #include "catalog/pg_namespace.h"
 #include "storage/ipc.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -176,17 +180,31 @@ describe(const ObjectAddress *addr)
 
 /*
  * Refuse if this transaction recorded a dependency of a permanent object on
- * a temporary one.
+ * a temporary one.  We walk what the removal of the temporary schemas
+ * would take: from each temporary schema, down pg_depend's
+ * referenced-object index, through the objects that are temporary
+ * themselves.  A dependent that is not temporary, on a row this
+ * transaction wrote, is the link we refuse; one on an older row (a link a
+ * human made) is left alone, and not walked through.
  */
+typedef struct SeenKey
+{
+	Oid			classId;
+	Oid			objectId;
+} SeenKey;
+
 static void
 check_new_dependencies(void)
 {
-	TransactionId top = GetTopTransactionIdIfAny();
+	Relation	nspRel;
 	Relation	depRel;
 	SysScanDesc scan;
 	HeapTuple	tup;
+	List	   *queue = NIL;
+	HTAB	   *seen;
+	HASHCTL		ctl;
 
-	if (!TransactionIdIsValid(top))
+	if (!TransactionIdIsValid(GetTopTransactionIdIfAny()))
 	{
 		unchecked = false;
 		return;					/* wrote nothing, so no dependency either */
@@ -195,39 +213,84 @@ check_new_dependencies(void)
 	/* let catalog look-ups see what the command just wrote */
 	CommandCounterIncrement();
 
-	depRel = table_open(DependRelationId, AccessShareLock);
-	scan = systable_beginscan(depRel, InvalidOid, false, SnapshotSelf, 0, NULL);
+	ctl.keysize = sizeof(SeenKey);
+	ctl.entrysize = sizeof(SeenKey);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("deletion_firewall temporary objects", 64, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	/* the temporary schemas, every backend's, TOAST ones included */
+	nspRel = table_open(NamespaceRelationId, AccessShareLock);
+	scan = systable_beginscan(nspRel, InvalidOid, false, NULL, 0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-		TransactionId xmin = HeapTupleHeaderGetXmin(tup->t_data);
-		ObjectAddress obj;
-		ObjectAddress ref;
+		Form_pg_namespace nsp = (Form_pg_namespace) GETSTRUCT(tup);
 
-		/* subtransactions' xids follow the top-level one */
-		if (!TransactionIdIsNormal(xmin) ||
-			TransactionIdPrecedes(xmin, top) ||
-			!TransactionIdIsCurrentTransactionId(xmin))
-			continue;
+		if (isAnyTempNamespace(nsp->oid))
+		{
+			ObjectAddress *a = palloc(sizeof(ObjectAddress));
 
-		ref.classId = dep->refclassid;
-		ref.objectId = dep->refobjid;
-		ref.objectSubId = dep->refobjsubid;
-		if (!object_is_temp(&ref))
-			continue;
-		obj.classId = dep->classid;
-		obj.objectId = dep->objid;
-		obj.objectSubId = dep->objsubid;
-		if (object_is_temp(&obj))
-			continue;
-
-		/* the refusal aborts the transaction: no need to end the scan */
-		dfw_tamper_refuse(psprintf("making %s depend on temporary %s",
-								   describe(&obj), describe(&ref)),
-						  "A permanent object may not depend on a temporary one: the removal of temporary objects (at commit, by DISCARD, at the end of the session) would take it, and what depends on it, along unchecked.");
+			ObjectAddressSet(*a, NamespaceRelationId, nsp->oid);
+			queue = lappend(queue, a);
+		}
 	}
 	systable_endscan(scan);
+	table_close(nspRel, AccessShareLock);
+
+	depRel = table_open(DependRelationId, AccessShareLock);
+	while (queue != NIL)
+	{
+		ObjectAddress *cur = linitial(queue);
+		ScanKeyData key[2];
+
+		queue = list_delete_first(queue);
+		ScanKeyInit(&key[0], Anum_pg_depend_refclassid,
+					BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(cur->classId));
+		ScanKeyInit(&key[1], Anum_pg_depend_refobjid,
+					BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(cur->objectId));
+		/* SnapshotSelf: the command's own rows, not those it deleted */
+		scan = systable_beginscan(depRel, DependReferenceIndexId, true,
+								  SnapshotSelf, 2, key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+			ObjectAddress obj;
+			SeenKey		k;
+			bool		found;
+
+			ObjectAddressSubSet(obj, dep->classid, dep->objid, dep->objsubid);
+			if (!object_is_temp(&obj))
+			{
+				ObjectAddress ref;
+
+				if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+					continue;	/* an older link: not this statement's */
+				/* the refusal aborts the transaction: no need to end scans */
+				ObjectAddressSubSet(ref, dep->refclassid, dep->refobjid,
+									dep->refobjsubid);
+				dfw_tamper_refuse(psprintf("making %s depend on temporary %s",
+										   describe(&obj), describe(&ref)),
+								  "A permanent object may not depend on a temporary one: the removal of temporary objects (at commit, by DISCARD, at the end of the session) would take it, and what depends on it, along unchecked.");
+			}
+			/* a temporary object: walk what depends on it, once */
+			memset(&k, 0, sizeof(k));
+			k.classId = dep->classid;
+			k.objectId = dep->objid;
+			(void) hash_search(seen, &k, HASH_ENTER, &found);
+			if (!found)
+			{
+				ObjectAddress *a = palloc(sizeof(ObjectAddress));
+
+				ObjectAddressSet(*a, dep->classid, dep->objid);
+				queue = lappend(queue, a);
+			}
+		}
+		systable_endscan(scan);
+	}
 	table_close(depRel, AccessShareLock);
+	hash_destroy(seen);
 
 	/*
 	 * Only now: after a refusal caught by an exception block, the next
