@@ -24,8 +24,8 @@
  * would take -- from every temporary schema down pg_depend's index on the
  * referenced object, through temporary objects -- and refuse where that
  * reaches an object that is not temporary on a row this transaction wrote
- * (xmin one of its xids, seen with SnapshotSelf, so rows the command
- * deleted or replaced are not seen).  The pre-commit look precedes ON
+ * (xmin one of its xids; read with a catalog snapshot taken after the
+ * command, so rows the command deleted or replaced are not seen).  The pre-commit look precedes ON
  * COMMIT DROP, which runs after the pre-commit callbacks, and cannot be
  * caught by an exception block.
  *
@@ -210,8 +210,13 @@ check_new_dependencies(void)
 		return;					/* wrote nothing, so no dependency either */
 	}
 
-	/* let catalog look-ups see what the command just wrote */
+	/*
+	 * One fresh catalog snapshot for the walk and the look-ups alike: it
+	 * sees what the command just wrote, and not what it deleted (a
+	 * replaced function body's old dependencies).
+	 */
 	CommandCounterIncrement();
+	InvalidateCatalogSnapshot();
 
 	ctl.keysize = sizeof(SeenKey);
 	ctl.entrysize = sizeof(SeenKey);
@@ -250,9 +255,8 @@ check_new_dependencies(void)
 		ScanKeyInit(&key[1], Anum_pg_depend_refobjid,
 					BTEqualStrategyNumber, F_OIDEQ,
 					ObjectIdGetDatum(cur->objectId));
-		/* SnapshotSelf: the command's own rows, not those it deleted */
 		scan = systable_beginscan(depRel, DependReferenceIndexId, true,
-								  SnapshotSelf, 2, key);
+								  NULL, 2, key);
 		while (HeapTupleIsValid(tup = systable_getnext(scan)))
 		{
 			Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
