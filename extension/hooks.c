@@ -22,9 +22,10 @@
  * internally (PERFORM_DELETION_INTERNAL: rewrites, transient tables) are
  * not removals asked for by anyone and are not guarded -- except the
  * cleanup of a temporary schema (DISCARD TEMP), which may reach a
- * permanent object; at the end of a session that cleanup is never refused,
- * only logged when it reaches a permanent object (tempdeps.c).  A refusal caught inside the command (an exception
- * block in a trigger it fires) leaves the command's own entries queued.
+ * permanent object; at the end of a session that cleanup is never
+ * refused, only logged when it reaches a permanent object (tempdeps.c).
+ * A refusal caught inside the command (an exception block in a trigger it
+ * fires) leaves the command's own entries queued.
  *
  * Statements: dfw_nesting_level counts ProcessUtility frames, kept right
  * on error with PG_CATCH.  A utility command entered at level 0, or a query
