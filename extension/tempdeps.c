@@ -25,9 +25,9 @@
  * referenced object, through temporary objects -- and refuse where that
  * reaches an object that is not temporary on a row this transaction wrote
  * (xmin one of its xids; read with a catalog snapshot taken after the
- * command, so rows the command deleted or replaced are not seen).  The pre-commit look precedes ON
- * COMMIT DROP, which runs after the pre-commit callbacks, and cannot be
- * caught by an exception block.
+ * command, so rows the command deleted or replaced are not seen).  The
+ * pre-commit look precedes ON COMMIT DROP, which runs after the pre-commit
+ * callbacks, and cannot be caught by an exception block.
  *
  * "Temporary" (will be removed with the temporary schema): the temporary
  * schemas themselves (any backend's, TOAST ones included), relations with
@@ -40,9 +40,14 @@
  *
  * Cost: nothing for sessions that are not guarded (one cached identity
  * test per utility command), nothing for a guarded transaction without an
- * xid.  Otherwise one sequential read of pg_depend per utility command, with a catalog look-up for each row the transaction wrote: about
- * 1 ms on a fresh database (~10,000 rows), growing with the number of
- * objects in the database.
+ * xid.  Otherwise, per utility command, a read of pg_namespace and one
+ * index scan of pg_depend per temporary schema and per temporary object
+ * (any session's), with a catalog look-up per dependent found: it grows
+ * with the temporary objects that exist, not with the size of the
+ * database.  (A sequential read of pg_depend, tried first, cost about
+ * 20 ms a statement at 47,000 pg_depend rows.)  At the end of a session,
+ * each object the temporary cleanup removes costs a catalog look-up or
+ * two, in every session.
  *
  * The end of a session is never refused: the cleanup of the temporary
  * schema then (RemoveTempRelations from a before_shmem_exit callback, while
