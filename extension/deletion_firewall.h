@@ -28,6 +28,8 @@
  *				IDENTITY, SET UNLOGGED, large-object writes, sequences moved
  *				back, enum labels renamed, ...) and definitions replaced in
  *				place (logged as event=replaced).
+ *	tempdeps.c	no permanent object may come to depend on a temporary
+ *				one; the end of a session is never refused.
  *	audit.c		log lines, the events ring and the blocked-requests ring.
  *	sqlapi.c	the SQL-callable functions: confirm, revoke, approve, views.
  *
@@ -316,6 +318,11 @@ extern void dfw_tamper_check_function(Oid fn_oid);
 extern void dfw_tamper_check_publication(const char *pubname);
 extern void dfw_tamper_check_replica_identity(Oid relid, char identity_type);
 extern void dfw_tamper_feeds_init(void);
+
+/* ---- tempdeps.c ---- */
+extern void dfw_tempdeps_init(void);
+extern void dfw_tempdeps_after_utility(Node *parsetree, bool subcommand);
+extern void dfw_tempdeps_session_end_drop(Oid classId, Oid objectId, int subId);
 
 /* ---- audit.c ---- */
 extern const char *dfw_audit_old_definition;	/* next line's old_definition */

@@ -22,8 +22,10 @@
  * internally (PERFORM_DELETION_INTERNAL: rewrites, transient tables) are
  * not removals asked for by anyone and are not guarded -- except the
  * cleanup of a temporary schema (DISCARD TEMP), which may reach a
- * permanent object.  A refusal caught inside the command (an exception
- * block in a trigger it fires) leaves the command's own entries queued.
+ * permanent object; at the end of a session that cleanup is never
+ * refused, only logged when it reaches a permanent object (tempdeps.c).
+ * A refusal caught inside the command (an exception block in a trigger it
+ * fires) leaves the command's own entries queued.
  *
  * Statements: dfw_nesting_level counts ProcessUtility frames, kept right
  * on error with PG_CATCH.  A utility command entered at level 0, or a query
@@ -50,6 +52,7 @@
 #include "catalog/pg_tablespace.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "tcop/pquery.h"
 #include "utils/portal.h"
@@ -271,6 +274,10 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	/* decide what this command (and what it ran) removed */
 	flush_pending_from(saved_len);
+
+	/* no permanent object may have come to depend on a temporary one */
+	dfw_tempdeps_after_utility(pstmt->utilityStmt,
+							   context == PROCESS_UTILITY_SUBCOMMAND);
 }
 
 /* ---------------- object access ---------------- */
@@ -292,14 +299,21 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				ObjectAccessDrop *drop = (ObjectAccessDrop *) arg;
 
 				/*
-				 * Internal deletions (table rewrites, transient tables) are
+				 * The end of a session (the temporary schema's removal from
+				 * a before_shmem_exit callback) is never refused: refusing
+				 * it would only end the backend with FATAL and leave an
+				 * orphaned schema that others drop unchecked.  Other
+				 * internal deletions (table rewrites, transient tables) are
 				 * not removals anyone asked for -- except the cleanup of a
 				 * temporary schema (DISCARD TEMP), which may cascade to a
 				 * permanent object: that one is guarded like any other.
 				 */
-				if (!(drop && (drop->dropflags & PERFORM_DELETION_INTERNAL) &&
-					  !(drop->dropflags & PERFORM_DELETION_SKIP_ORIGINAL)) &&
-					dfw_is_guarded())
+				if (drop && (drop->dropflags & PERFORM_DELETION_INTERNAL) &&
+					proc_exit_inprogress)
+					dfw_tempdeps_session_end_drop(classId, objectId, subId);
+				else if (!(drop && (drop->dropflags & PERFORM_DELETION_INTERNAL) &&
+						   !(drop->dropflags & PERFORM_DELETION_SKIP_ORIGINAL)) &&
+						 dfw_is_guarded())
 					guard_removal(DFW_ACT_DROP, classId, objectId, subId);
 
 				/* gone: whatever later gets its OID is not the session's */
@@ -566,4 +580,5 @@ dfw_hooks_init(void)
 	RegisterXactCallback(dfw_xact_callback, NULL);
 	RegisterSubXactCallback(dfw_subxact_callback, NULL);
 	dfw_quiet_init();
+	dfw_tempdeps_init();
 }
