@@ -1260,8 +1260,6 @@ json_request(const PGresult *res, int r)
 	json_string(&b, value_or(res, r, B_DB, NULL));
 	buf_puts(&b, ",\"agent\":");
 	json_string(&b, value_or(res, r, B_AGENT, NULL));
-	buf_puts(&b, ",\"backend_pid\":");
-	buf_puts(&b, value_or(res, r, B_PID, "null"));
 	buf_puts(&b, ",\"action\":");
 	json_string(&b, value_or(res, r, B_ACTION, NULL));
 	buf_puts(&b, ",\"target\":");
