@@ -1917,7 +1917,8 @@ doctor_hba(const char *agent_role)
 	/*
 	 * A trust line lets agent A in if its user column names A, a +group A
 	 * belongs to, or all, and no earlier line of the same kind, database
-	 * and address catches A first (pg_hba.conf is first match).  Lines for
+	 * and address catches A first (pg_hba.conf is first match); roles that
+	 * cannot log in are left out.  Lines for
 	 * the replication pseudo-database only are left to the REPLICATION
 	 * check.
 	 */
@@ -1925,7 +1926,7 @@ doctor_hba(const char *agent_role)
 					" rules AS (SELECT line_number, type, database, user_name, address, netmask, auth_method"
 					"   FROM pg_hba_file_rules WHERE error IS NULL),"
 					" m AS (SELECT ru.*, ag.rolname FROM rules ru"
-					"   JOIN pg_roles ag ON ag.oid IN (SELECT oid FROM agents)"
+					"   JOIN pg_roles ag ON ag.oid IN (SELECT oid FROM agents) AND ag.rolcanlogin"
 					"   WHERE 'all' = ANY (ru.user_name) OR ag.rolname = ANY (ru.user_name)"
 					"   OR EXISTS (SELECT 1 FROM unnest(ru.user_name) u"
 					"     WHERE u LIKE '+%' AND EXISTS (SELECT 1 FROM pg_roles g"
