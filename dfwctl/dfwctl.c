@@ -1754,7 +1754,20 @@ doctor_server(void)
 		cannot_check("shared_preload_libraries", err,
 					 "run doctor as a superuser or a member of pg_read_all_settings");
 		free(err);
-		return true;
+		/* this session, at least, shows whether the library is loaded */
+		res = try_query(conn, "SELECT current_setting('deletion_firewall.enabled', true) IS NOT NULL",
+						0, NULL, &err);
+		if (res == NULL)
+		{
+			free(err);
+			return true;
+		}
+		loaded = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		if (!loaded)
+			finding(true, "deletion_firewall is not loaded in this session: it is not preloaded, nothing is enforced",
+					"add it to shared_preload_libraries in postgresql.conf and restart the server");
+		return loaded;
 	}
 	loaded = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	if (!preload_lists_library(PQgetvalue(res, 0, 0)))
