@@ -49,9 +49,9 @@
  * as a line and/or written to the standard input of CMD run by /bin/sh.
  *
  * doctor reads the catalogs (roles, pg_hba_file_rules, pg_db_role_setting,
- * pg_depend in every database) and prints one line per finding, RISK or
- * NOTE, with its fix; exit status 1 when there is a RISK (with --strict,
- * any finding), else 0.
+ * pg_depend in every database) and prints one line per finding on stdout,
+ * "RISK  what -- fix: how" or "NOTE  ...", and a count on stderr; exit
+ * status 1 when there is a RISK (with --strict, any finding), else 0.
  *
  * Copyright (c) 2026, deletion_firewall developers
  *
@@ -2248,11 +2248,14 @@ cmd_doctor(const ConnOptions *opts, bool strict)
 	doctor_role_settings(agent_role);
 	doctor_databases(opts, loaded);
 
+	/* stdout holds the findings only; the count goes to stderr */
+	fflush(stdout);
 	if (doctor_risks == 0 && doctor_notes == 0)
-		printf("no findings\n");
+		fprintf(stderr, "%s: doctor: no findings\n", progname);
 	else
-		printf("%d risk%s, %d note%s\n", doctor_risks, doctor_risks == 1 ? "" : "s",
-			   doctor_notes, doctor_notes == 1 ? "" : "s");
+		fprintf(stderr, "%s: doctor: %d risk%s, %d note%s\n", progname,
+				doctor_risks, doctor_risks == 1 ? "" : "s",
+				doctor_notes, doctor_notes == 1 ? "" : "s");
 	free(agent_role);
 	free(approver_role);
 	finish(doctor_risks > 0 || (strict && doctor_notes > 0) ? 1 : 0);

@@ -54,6 +54,8 @@ sub risk
     my ($rc, $out, $err) = doctor();
     is($rc, 1, "$name: doctor exits 1");
     like($out, qr/^RISK  $re.* -- fix: \S/m, "$name: the RISK line, with its fix");
+    like($out, qr/\A((RISK|NOTE)  [^\n]* -- fix: [^\n]+\n)+\z/, "$name: stdout is finding lines only");
+    like($err, qr/^dfwctl: doctor: [1-9]\d* risks?, \d+ notes?\n\z/, "$name: the count on stderr");
     $node->safe_psql('postgres', $undo) if $undo;
 }
 
@@ -63,8 +65,8 @@ my ($rc, $out, $err);
 
 ($rc, $out, $err) = doctor();
 is($rc, 0, 'a clean set-up: exit 0');
-is($out, "no findings\n", '... and no finding');
-is($err, '', '... nothing on stderr');
+is($out, '', '... and no finding on stdout');
+is($err, "dfwctl: doctor: no findings\n", '... says so on stderr');
 
 # --- roles -----------------------------------------------------------------
 
