@@ -178,6 +178,34 @@ $node->poll_query_until('postgres',
     like($aout, qr/^NOTE  cannot check pg_hba\.conf/m, '... saying what it cannot check');
 }
 
+# --- settings in the server configuration -----------------------------------
+
+# reload and wait until new sessions see the setting's value
+sub reload_until
+{
+    my ($name, $value) = @_;
+    $node->reload;
+    $node->poll_query_until('postgres', "SELECT current_setting('$name') = '$value'")
+      or die "$name did not become $value";
+}
+
+for my $case (
+    [ 'deletion_firewall.mode', 'warn', 'enforce', qr/deletion_firewall\.mode = 'warn' in the server configuration/ ],
+    [ 'deletion_firewall.max_rows', '-1', '100', qr/deletion_firewall\.max_rows = -1 in the server configuration/ ],
+    [ 'deletion_firewall.enabled', 'off', 'on', qr/deletion_firewall\.enabled = off in the server configuration: nothing is enforced/ ])
+{
+    my ($name, $bad, $good, $re) = @$case;
+    my $conf = $node->data_dir . '/postgresql.conf';
+    my $before = slurp_file($conf);
+    $node->append_conf('postgresql.conf', "$name = '$bad'");
+    reload_until($name, $bad);
+    risk("$name = '$bad' in postgresql.conf", undef, $re);
+    open my $fh, '>', $conf or die $!;
+    print $fh $before;
+    close $fh;
+    reload_until($name, $good);
+}
+
 # --- the library not preloaded ---------------------------------------------
 
 ($rc, $out, $err) = doctor();
