@@ -89,6 +89,7 @@ static const char *progname = "dfwctl";
 static PGconn *conn = NULL;
 static int	client_encoding = 0;	/* PG_SQL_ASCII until connected */
 static bool client_utf8 = false;
+static bool client_sql_ascii = false;	/* bytes unchecked: may be UTF-8 */
 static volatile sig_atomic_t got_signal = 0;
 
 /* what the connected database's SQL API has (1.0 or 1.1) */
@@ -389,6 +390,7 @@ connect_db(const ConnOptions *opts)
 	client_encoding = PQclientEncoding(conn);
 	enc = PQparameterStatus(conn, "client_encoding");
 	client_utf8 = enc != NULL && (strcmp(enc, "UTF8") == 0 || strcmp(enc, "UTF-8") == 0);
+	client_sql_ascii = enc != NULL && strcmp(enc, "SQL_ASCII") == 0;
 }
 
 /*
@@ -558,6 +560,47 @@ utf8_code_point(const unsigned char *s, int len)
 	}
 }
 
+/*
+ * The length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when
+ * the bytes there are not one (SQL_ASCII data may hold anything).
+ */
+static int
+utf8_seq_len(const unsigned char *s)
+{
+	int			len;
+	unsigned char lo = 0x80,
+				hi = 0xbf;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+	{
+		len = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0;
+		else if (s[0] == 0xed)
+			hi = 0x9f;			/* no surrogates */
+	}
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+	{
+		len = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f;
+	}
+	else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (int i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
 /* Characters a terminal acts on or that reorder text: shown as \uXXXX. */
 static bool
 hidden_code_point(uint32_t cp)
@@ -609,6 +652,24 @@ show_text(const char *s, const char *newline_sep, int max, bool *cut)
 			out = "\\r";
 		else if (c < 0x20 || c == 0x7f)
 			snprintf(piece, sizeof(piece), "\\x%02x", c);
+		else if (c >= 0x80 && (client_utf8 || client_sql_ascii))
+		{
+			/* in SQL_ASCII, what is not UTF-8 is shown as bytes */
+			len = utf8_seq_len((const unsigned char *) s);
+			if (len == 0)
+			{
+				len = 1;
+				snprintf(piece, sizeof(piece), "\\x%02x", c);
+			}
+			else if (hidden_code_point(utf8_code_point((const unsigned char *) s, len)))
+				snprintf(piece, sizeof(piece), "\\u%04x",
+						 (unsigned) utf8_code_point((const unsigned char *) s, len));
+			else
+			{
+				memcpy(piece, s, len);
+				piece[len] = '\0';
+			}
+		}
 		else if (c >= 0x80)
 		{
 			len = PQmblenBounded(s, client_encoding);
@@ -631,7 +692,7 @@ show_text(const char *s, const char *newline_sep, int max, bool *cut)
 		}
 		outlen = strlen(out);
 		outw = (out == piece && c >= 0x80 && piece[0] != '\\')
-			? PQdsplen(s, client_encoding) : outlen;
+			? (client_sql_ascii ? 1 : PQdsplen(s, client_encoding)) : outlen;
 		if (outw < 0)
 			outw = 0;
 		if (max > 0 && w + outw > max)
@@ -659,7 +720,12 @@ show_name(const char *s)
 	return show_text(s, NULL, NAME_WIDTH, NULL);
 }
 
-/* s as a JSON string (null for NULL): control characters as \u00XX. */
+/*
+ * s as a JSON string (null for NULL): control characters as \u00XX, C1
+ * controls and bidirectional overrides as \uXXXX too (the JSON may reach a
+ * terminal), and bytes that are not UTF-8 as \u00XX, so that the output is
+ * valid UTF-8 JSON even from an SQL_ASCII database.
+ */
 static void
 json_string(Buf *b, const char *s)
 {
@@ -699,8 +765,26 @@ json_string(Buf *b, const char *s)
 			default:
 				if (c < 0x20 || c == 0x7f)
 					buf_printf(b, "\\u%04x", c);
-				else
+				else if (c < 0x80)
 					buf_putn(b, (const char *) &c, 1);
+				else
+				{
+					int			len = utf8_seq_len((const unsigned char *) s);
+					uint32_t	cp;
+
+					/* not UTF-8 (an SQL_ASCII database): the byte as U+00XX */
+					if (len == 0)
+					{
+						buf_printf(b, "\\u%04x", c);
+						break;
+					}
+					cp = utf8_code_point((const unsigned char *) s, len);
+					if (hidden_code_point(cp))
+						buf_printf(b, "\\u%04x", (unsigned) cp);
+					else
+						buf_putn(b, s, len);
+					s += len - 1;
+				}
 		}
 	}
 	buf_puts(b, "\"");

@@ -264,6 +264,20 @@ unlike($out, qr/[\x00-\x08\x0b-\x1f\x7f]/, 'events prints no control character e
 ($rc, $out, $err) = dfwctl(@alice, 'approve', $req_esc);
 is($rc, 0, 'the escaped request can be approved');
 
+# C1 controls (CSI, U+009B) and bidirectional overrides (U+202E) too, and
+# bytes that are not UTF-8 are shown as bytes
+my $bidi = "bi\xc2\x9b2J\xe2\x80\xaedi";    # UTF-8 bytes
+$node->safe_psql('postgres', qq{CREATE TABLE "$bidi" (id int); ALTER TABLE "$bidi" OWNER TO agent;});
+($out, $err) = run_in($agent, qq{DROP TABLE "$bidi";});
+my $req_bidi = refused($err, 'DROP of a table with a C1 control and U+202E in its name');
+($rc, $out, $err) = dfwctl(@alice, 'pending');
+unlike($out, qr/\xc2\x9b|\xe2\x80\xae/, 'pending prints no raw U+009B or U+202E');
+my $bidi_shown = q{public."bi\u009b2J\u202edi"};
+like($out, qr/^\Q$req_bidi\E\s.*\Q$bidi_shown\E/m, 'they are shown as \\u009b and \\u202e');
+($rc, $out, $err) = dfwctl(@alice, 'approve', $req_bidi);
+($out, $err) = run_in($agent, qq{DROP TABLE "$bidi";});
+is($err, '', 'and approved, the agent drops it');
+
 # a long statement is cut, visibly; --full shows it whole
 my $long = 'DROP TABLE IF EXISTS esc2, '
   . join(', ', map { sprintf('no_such_table_%03d', $_) } 1 .. 10) . ';';

@@ -250,7 +250,7 @@ ok(defined wait_for($h, \$jerr, qr/watching for refused requests/),
     'watch --json starts (the note goes to stderr)');
 pump_for($h, 0.7);
 ok($h->pumpable, 'it does not stop at the end of its (empty) standard input');
-my $weird = "t\e[2J\a\x01\"\"q";    # as an SQL identifier: t ESC [2J BEL SOH " q
+my $weird = "t\e[2J\a\x01\"\"q\xe2\x80\xae";    # as an SQL identifier: t ESC [2J BEL SOH " q
 $node->safe_psql('postgres', qq{CREATE TABLE "$weird" (id int); ALTER TABLE "$weird" OWNER TO agent;});
 my $stmt = qq{DROP TABLE "$weird"\n\t/* \e]0;x\a */;};
 ($out, $err) = run_in($agent, $stmt);
@@ -262,6 +262,8 @@ $h->signal('INT');
 ok($h->finish, 'watch --json exits with status 0 on SIGINT');
 unlike($jout, qr/[\x00-\x09\x0b-\x1f\x7f]/, 'no raw control character in the JSON output');
 like($jout, qr/\\u001b\[2J\\u0007\\u0001/, 'control characters are \\u00XX');
+like($jout, qr/\\u202e/, 'a bidirectional override is \\u202e');
+unlike($jout, qr/\xe2\x80\xae/, '... never raw');
 my @lines = split /\n/, $jout;
 is(scalar(@lines), 2, 'one line per refusal');
 my @objs = map { eval { decode_json($_) } } @lines;
@@ -271,7 +273,7 @@ is_deeply([ sort keys %{ $objs[0] } ],
     'with the keys request_id, at, dbname, agent, action, target, rows, statement, params, reason, alive');
 is($objs[0]{request_id}, $qj, 'request_id');
 is($objs[0]{statement}, Encode::decode('UTF-8', $stmt), 'the statement round-trips exactly');
-like($objs[0]{target}, qr/^\Qpublic."$weird"\E/, 'the target too');
+like($objs[0]{target}, qr/^\Q${\ Encode::decode('UTF-8', qq{public."$weird"}) }\E/, 'the target too');
 is($objs[0]{dbname}, 'postgres', 'dbname');
 is($objs[0]{agent}, 'agent', 'agent');
 is($objs[0]{action}, 'drop', 'action');
