@@ -99,6 +99,7 @@ typedef struct Api
 	bool		params;			/* blocked.params */
 	bool		alive;			/* blocked.alive */
 	bool		any_session;	/* approve(text, interval, boolean) */
+	bool		lsn;			/* events.lsn */
 	char		version[32];	/* pg_extension.extversion, "" if none */
 } Api;
 
@@ -458,12 +459,16 @@ detect_api(void)
 				"   WHERE attrelid = to_regclass('deletion_firewall.blocked')"
 				"   AND attname = 'alive' AND NOT attisdropped),"
 				" to_regprocedure('deletion_firewall.approve(text,interval,boolean)') IS NOT NULL,"
-				" (SELECT extversion FROM pg_extension WHERE extname = 'deletion_firewall')",
+				" (SELECT extversion FROM pg_extension WHERE extname = 'deletion_firewall'),"
+				" EXISTS (SELECT 1 FROM pg_attribute"
+				"   WHERE attrelid = to_regclass('deletion_firewall.events')"
+				"   AND attname = 'lsn' AND NOT attisdropped)",
 				0, NULL, true);
 	api.params = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	api.alive = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	api.any_session = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	snprintf(api.version, sizeof(api.version), "%s", PQgetvalue(res, 0, 3));
+	api.lsn = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
 	api.known = true;
 	PQclear(res);
 }
@@ -699,8 +704,12 @@ show_text(const char *s, const char *newline_sep, int max, bool *cut)
 		{
 			long		left = 0;
 
-			for (const char *p = s; *p; p += PQmblenBounded(p, client_encoding) > 0 ? PQmblenBounded(p, client_encoding) : 1)
-				left++;
+			for (const char *p = s; *p; left++)
+			{
+				int			l = PQmblenBounded(p, client_encoding);
+
+				p += l > 0 ? l : 1;
+			}
 			buf_printf(&b, "...[+%ld chars]", left);
 			if (cut)
 				*cut = true;
@@ -1160,31 +1169,41 @@ cmd_revoke(const char *token_id)
 	PQclear(res);
 }
 
+/*
+ * Recent events, newest first; with the 1.1 SQL also the WAL position
+ * recorded before each confirmed statement (a recovery_target_lsn).
+ */
 static void
 cmd_events(void)
 {
 	static const char *const headers[] =
 	{"AT", "EVENT", "ACTION", "TARGET", "AGENT", "DB", "ROWS", "REQUEST",
-	"TOKEN", "BY", "REASON"};
+	"TOKEN", "BY", "REASON", "LSN"};
 	PGresult   *res;
 	Table		t;
+	int			ncols;
+	char		sql[512];
 
-	res = query("SELECT to_char(at, 'YYYY-MM-DD HH24:MI:SS'), event, action,"
-				" target, agent, dbname, rows, request_id, token_id, by, reason"
-				" FROM deletion_firewall.events",
-				0, NULL, true);
+	detect_api();
+	ncols = api.lsn ? 12 : 11;
+	snprintf(sql, sizeof(sql),
+			 "SELECT to_char(at, 'YYYY-MM-DD HH24:MI:SS'), event, action,"
+			 " target, agent, dbname, rows, request_id, token_id, by, reason%s"
+			 " FROM deletion_firewall.events",
+			 api.lsn ? ", lsn" : "");
+	res = query(sql, 0, NULL, true);
 	if (PQntuples(res) == 0)
 	{
 		printf("no events\n");
 		PQclear(res);
 		return;
 	}
-	table_init(&t, 11, headers);
+	table_init(&t, ncols, headers);
 	for (int r = 0; r < PQntuples(res); r++)
 	{
 		char	  **row = table_add_row(&t);
 
-		for (int c = 0; c < 11; c++)
+		for (int c = 0; c < ncols; c++)
 			row[c] = c == 3 ? show_text(value_or(res, r, c, ""), ", ", TARGET_WIDTH, NULL)
 				: show_name(value_or(res, r, c, ""));
 	}

@@ -320,6 +320,10 @@ like($err, qr/^dfwctl: error: --any-session needs version 1\.1 .*ALTER EXTENSION
     '... saying the extension must be updated');
 ($rc, $out, $err) = dfwctl(@old, 'approve', $req_old);
 is($rc, 0, 'approve on a 1.0 database: exit 0');
+($rc, $out, $err) = dfwctl(@old, 'events');
+is($rc, 0, 'events on a 1.0 database: exit 0');
+like($out, qr/^AT\s+EVENT\s+ACTION\s+TARGET\s+AGENT\s+DB\s+ROWS\s+REQUEST\s+TOKEN\s+BY\s+REASON\n/,
+    '... without the LSN column');
 ($out, $err) = run_in($agent, 'DROP TABLE esc2;');
 is($err, '', 'the approval made through the 1.0 API works');
 is(exists_table('esc2'), 'f', 'esc2 is gone');
@@ -328,8 +332,8 @@ is(exists_table('esc2'), 'f', 'esc2 is gone');
 
 ($rc, $out, $err) = dfwctl(@alice, 'events');
 is($rc, 0, 'events: exit 0');
-like($out, qr/^AT\s+EVENT\s+ACTION\s+TARGET\s+AGENT\s+DB\s+ROWS\s+REQUEST\s+TOKEN\s+BY\s+REASON\n/,
-    'events prints a header');
+like($out, qr/^AT\s+EVENT\s+ACTION\s+TARGET\s+AGENT\s+DB\s+ROWS\s+REQUEST\s+TOKEN\s+BY\s+REASON\s+LSN\n/,
+    'events prints a header, with the LSN column of the 1.1 SQL');
 for my $event (qw(refused approved confirmed issued revoked))
 {
     like($out, qr/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+$event\s/m, "events shows a \"$event\" event");
