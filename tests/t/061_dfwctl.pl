@@ -14,7 +14,7 @@ use DfwTest;
 
 my $dfwctl = $ENV{DFWCTL} // 'dfwctl';
 
-my $node = DfwTest::node('dfwctl');
+my $node = DfwTest::node('dfwctl', extra_conf => "log_statement = 'all'\n");
 
 $node->safe_psql(
     'postgres', q{
@@ -95,10 +95,10 @@ my $req = refused($err, 'DROP TABLE t1');
 
 ($rc, $out, $err) = dfwctl(@alice, 'pending');
 is($rc, 0, 'pending: exit 0');
-like($out, qr/^REQUEST\s+AGE\s+AGENT\s+DB\s+ACTION\s+TARGET\s+ROWS\s+STATEMENT\n/,
+like($out, qr/^REQUEST\s+AGE\s+ALIVE\s+AGENT\s+DB\s+ACTION\s+TARGET\s+ROWS\s+PARAMS\s+STATEMENT\n/,
     'pending prints a header');
-like($out, qr/^\Q$req\E\s+\d+s\s+agent\s+postgres\s+drop\s+public\.t1\b.*DROP TABLE t1;$/m,
-    'pending lists the refused request with its age, agent, action, target and statement');
+like($out, qr/^\Q$req\E\s+\d+s\s+yes\s+agent\s+postgres\s+drop\s+public\.t1\b.*DROP TABLE t1;$/m,
+    'pending lists the refused request with its age, alive, agent, action, target and statement');
 
 # PGDATABASE/PGUSER work like for psql
 {
@@ -231,12 +231,109 @@ is(exists_table('t3'), 't', 't3 still exists');
 is($rc, 1, 'revoking it again: exit 1');
 like($err, qr/^dfwctl: error: no live token[^\n]*\n\z/, '... one-line error');
 
+# --- alive, escaping, cuts --------------------------------------------------
+
+# a refused session that ends: pending says it is no longer alive
+$node->safe_psql('postgres', q{
+CREATE TABLE gone (id int); ALTER TABLE gone OWNER TO agent;
+CREATE TABLE esc2 (id int); ALTER TABLE esc2 OWNER TO agent;
+});
+my $agent2 = agent_session();
+($out, $err) = run_in($agent2, 'DROP TABLE gone;');
+my $req_gone = refused($err, 'DROP TABLE gone');
+($rc, $out, $err) = dfwctl(@alice, 'pending');
+like($out, qr/^\Q$req_gone\E\s+\d+s\s+yes\s+agent\s/m, 'pending: alive "yes" while the session is connected');
+$agent2->quit;
+$node->poll_query_until('postgres',
+    "SELECT NOT alive FROM deletion_firewall.blocked WHERE request_id = '$req_gone'")
+  or die 'the ended session is still alive';
+($rc, $out, $err) = dfwctl(@alice, 'pending');
+like($out, qr/^\Q$req_gone\E\s+\d+s\s+no\s+agent\s/m, 'pending: alive "no" once the session ended');
+
+# control characters an agent wrote are shown escaped, never sent raw
+my $weird = "we\e[2J\a\tird";
+$node->safe_psql('postgres', qq{CREATE TABLE "$weird" (id int); ALTER TABLE "$weird" OWNER TO agent;});
+($out, $err) = run_in($agent, qq{DROP TABLE "$weird" /* \e]0;pwned\a */;});
+my $req_esc = refused($err, 'DROP of a table with control characters in its name');
+($rc, $out, $err) = dfwctl(@alice, 'pending');
+unlike($out, qr/[\x00-\x08\x0b-\x1f\x7f]/, 'pending prints no control character (other than newlines)');
+like($out, qr/^\Q$req_esc\E\s.*\Qpublic."we\x1b[2J\x07\tird"\E/m, 'the target is shown with \\x1b, \\x07 and \\t');
+like($out, qr/\QDROP TABLE "we\x1b[2J\x07\tird" \/* \x1b]0;pwned\x07 *\/;\E/, 'so is the statement');
+($rc, $out, $err) = dfwctl(@alice, 'events');
+unlike($out, qr/[\x00-\x08\x0b-\x1f\x7f]/, 'events prints no control character either');
+($rc, $out, $err) = dfwctl(@alice, 'approve', $req_esc);
+is($rc, 0, 'the escaped request can be approved');
+
+# C1 controls (CSI, U+009B) and bidirectional overrides (U+202E) too, and
+# bytes that are not UTF-8 are shown as bytes
+my $bidi = "bi\xc2\x9b2J\xe2\x80\xaedi";    # UTF-8 bytes
+$node->safe_psql('postgres', qq{CREATE TABLE "$bidi" (id int); ALTER TABLE "$bidi" OWNER TO agent;});
+($out, $err) = run_in($agent, qq{DROP TABLE "$bidi";});
+my $req_bidi = refused($err, 'DROP of a table with a C1 control and U+202E in its name');
+($rc, $out, $err) = dfwctl(@alice, 'pending');
+unlike($out, qr/\xc2\x9b|\xe2\x80\xae/, 'pending prints no raw U+009B or U+202E');
+my $bidi_shown = q{public."bi\u009b2J\u202edi"};
+like($out, qr/^\Q$req_bidi\E\s.*\Q$bidi_shown\E/m, 'they are shown as \\u009b and \\u202e');
+($rc, $out, $err) = dfwctl(@alice, 'approve', $req_bidi);
+($out, $err) = run_in($agent, qq{DROP TABLE "$bidi";});
+is($err, '', 'and approved, the agent drops it');
+
+# a long statement is cut, visibly; --full shows it whole
+my $long = 'DROP TABLE IF EXISTS esc2, '
+  . join(', ', map { sprintf('no_such_table_%03d', $_) } 1 .. 10) . ';';
+($out, $err) = run_in($agent, $long);
+my $req_long = refused($err, 'a long DROP');
+($rc, $out, $err) = dfwctl(@alice, 'pending');
+like($out, qr/^\Q$req_long\E\s.*DROP TABLE IF EXISTS esc2, .*\.\.\.\[\+\d+ chars\]$/m,
+    'pending cuts a long statement with a visible mark');
+like($out, qr/pending --full/, '... and says how to see it whole');
+($rc, $out, $err) = dfwctl(@alice, 'pending', '--full');
+like($out, qr/^\Q$req_long\E\s.*\Q$long\E$/m, 'pending --full shows it whole');
+
+# --- approve --any-session --------------------------------------------------
+
+($rc, $out, $err) = dfwctl(@alice, 'approve', $req_long, '--any-session');
+is($rc, 0, 'approve --any-session: exit 0');
+like($out, qr/^approved \Q$req_long\E as \S+: any session of the refused agent role/m,
+    '... says any session of the agent role may retry');
+like(slurp_file($node->logfile),
+    qr/deletion_firewall\.approve\(\$1::text, \$2::interval, any_session => true\)/,
+    '... and called approve(..., any_session => true)');
+
+# --- a database still on the 1.0 SQL ----------------------------------------
+
+$node->safe_psql('postgres', 'CREATE DATABASE old10');
+$node->safe_psql('old10', "CREATE EXTENSION deletion_firewall VERSION '1.0'");
+is($node->safe_psql('old10',
+    "SELECT count(*) FROM pg_attribute WHERE attrelid = 'deletion_firewall.blocked'::regclass AND attname IN ('alive', 'params')"),
+    '0', 'database old10 has the 1.0 views');
+my @old = ('-d', $node->connstr('old10'), '-U', 'alice');
+($out, $err) = run_in($agent, 'DROP TABLE esc2;');
+my $req_old = refused($err, 'DROP TABLE esc2');
+($rc, $out, $err) = dfwctl(@old, 'pending');
+is($rc, 0, 'pending on a 1.0 database: exit 0');
+like($out, qr/^\Q$req_old\E\s+\d+s\s+\?\s+agent\s+postgres\s+drop\s+public\.esc2\b/m,
+    '... lists the request, alive unknown ("?")');
+($rc, $out, $err) = dfwctl(@old, 'approve', $req_old, '--any-session');
+is($rc, 1, 'approve --any-session on a 1.0 database: exit 1');
+like($err, qr/^dfwctl: error: --any-session needs version 1\.1 .*ALTER EXTENSION deletion_firewall UPDATE[^\n]*\n\z/,
+    '... saying the extension must be updated');
+($rc, $out, $err) = dfwctl(@old, 'approve', $req_old);
+is($rc, 0, 'approve on a 1.0 database: exit 0');
+($rc, $out, $err) = dfwctl(@old, 'events');
+is($rc, 0, 'events on a 1.0 database: exit 0');
+like($out, qr/^AT\s+EVENT\s+ACTION\s+TARGET\s+AGENT\s+DB\s+ROWS\s+REQUEST\s+TOKEN\s+BY\s+REASON\n/,
+    '... without the LSN column');
+($out, $err) = run_in($agent, 'DROP TABLE esc2;');
+is($err, '', 'the approval made through the 1.0 API works');
+is(exists_table('esc2'), 'f', 'esc2 is gone');
+
 # --- events ---------------------------------------------------------------
 
 ($rc, $out, $err) = dfwctl(@alice, 'events');
 is($rc, 0, 'events: exit 0');
-like($out, qr/^AT\s+EVENT\s+ACTION\s+TARGET\s+AGENT\s+DB\s+ROWS\s+REQUEST\s+TOKEN\s+BY\s+REASON\n/,
-    'events prints a header');
+like($out, qr/^AT\s+EVENT\s+ACTION\s+TARGET\s+AGENT\s+DB\s+ROWS\s+REQUEST\s+TOKEN\s+BY\s+REASON\s+LSN\n/,
+    'events prints a header, with the LSN column of the 1.1 SQL');
 for my $event (qw(refused approved confirmed issued revoked))
 {
     like($out, qr/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+$event\s/m, "events shows a \"$event\" event");

@@ -14,6 +14,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use DfwTest;
 use Time::HiRes qw(time);
+use JSON::PP;
+use Encode ();
 
 my $dfwctl = $ENV{DFWCTL} // 'dfwctl';
 my $have_pty = eval { require IO::Pty; 1 };
@@ -24,7 +26,7 @@ $node->safe_psql(
     'postgres', qq{
 DO \$\$
 BEGIN
-    FOR i IN 1..12 LOOP
+    FOR i IN 1..40 LOOP
         EXECUTE format('CREATE TABLE t%s (id int)', i);
         EXECUTE format('ALTER TABLE t%s OWNER TO agent', i);
     END LOOP;
@@ -182,6 +184,143 @@ $took = time;
 ok($h->finish, 'then, input used up, watch exits with status 0');
 ($out, $err) = run_in($agent, 'DROP TABLE t6;');
 is($err, '', 'the agent retries: allowed');
+
+# --- several pending requests: a queue; approved elsewhere or ended drop out -
+
+($in, $wout, $werr) = ('', '', '');
+$h = IPC::Run::start(\@watch, '<', \$in, '>', \$wout, '2>', \$werr,
+    IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+ok(defined wait_for($h, \$wout, qr/watching for refused requests/), 'watch (queue) starts');
+my $s2 = agent_session();
+my $s3 = agent_session();
+($out, $err) = run_in($agent, 'DROP TABLE t20;');
+my $q1 = refused($err, 'DROP TABLE t20');
+ok(defined wait_for($h, \$wout, prompt_re($q1)), 'watch asks about the first request');
+like($wout, qr/session:\s+still connected/, 'it says the refused session is still connected');
+($out, $err) = run_in($s2, 'DROP TABLE t21;');
+my $q2 = refused($err, 'DROP TABLE t21 (second session)');
+($out, $err) = run_in($s3, 'DROP TABLE t22;');
+my $q3 = refused($err, 'DROP TABLE t22 (third session)');
+pump_for($h, 1.2);
+unlike($wout, qr/\Q$q2\E|\Q$q3\E/, 'new requests wait in the queue while a question is open');
+
+$node->safe_psql('postgres', "SET ROLE alice; SELECT deletion_firewall.approve('$q1')");
+ok(defined wait_for($h, \$wout, qr/\Q$q1\E was approved elsewhere: no longer asked/),
+    'a request approved elsewhere drops out of the open question');
+ok(defined wait_for($h, \$wout, prompt_re($q2)), 'then the next one in the queue is asked');
+like($wout, qr/\Q$q2\E.*queue:\s+1 more waiting/s, '... saying one more is waiting');
+
+$s2->quit;
+ok(defined wait_for($h, \$wout, qr/\Q$q2\E can no longer be retried: its session ended: no longer asked/),
+    'a request whose session ended drops out of the open question');
+ok(defined wait_for($h, \$wout, prompt_re($q3)), 'then the third is asked');
+$in .= "y\n";
+ok(defined wait_for($h, \$wout, qr/approved \Q$q3\E as \S+/), '"y" approves it');
+($out, $err) = run_in($s3, 'DROP TABLE t22;');
+is($err, '', 'the third session retries: allowed');
+($out, $err) = run_in($agent, 'DROP TABLE t20;');
+is($err, '', 'the request approved elsewhere: allowed too');
+unlike($wout, qr/approved \Q$q2\E/, 'the ended session\'s request was never approved');
+
+# a cut statement must be seen in full before "y" approves it
+my $long = 'DROP TABLE IF EXISTS t23, '
+  . join(', ', map { sprintf('no_such_table_%03d', $_) } 1 .. 10) . ';';
+($out, $err) = run_in($agent, $long);
+my $ql = refused($err, 'a long DROP');
+ok(defined wait_for($h, \$wout, qr/\Q$ql\E.*\.\.\.\[\+\d+ chars\].*approve\? \[y\/N\/f\] /s),
+    'a long statement is cut with a mark, and the prompt offers f');
+$in .= "y\n";
+ok(defined wait_for($h, \$wout, qr/not approved yet: the statement was cut/), '"y" before seeing it whole does not approve');
+$in .= "f\n";
+ok(defined wait_for($h, \$wout, qr/statement: \Q$long\E\n.*approve\? \[y\/N\/f\] /s), '"f" shows it whole and asks again');
+$in .= "y\n";
+ok(defined wait_for($h, \$wout, qr/approved \Q$ql\E as \S+/), 'then "y" approves it');
+$h->signal('INT');
+ok($h->finish, 'watch (queue) exits with status 0 on SIGINT');
+is($werr, '', '... nothing on stderr');
+$s3->quit;
+
+# --- watch --json -------------------------------------------------------
+
+my @json_watch = (@watch, '--json');
+my ($jout, $jerr) = ('', '');
+$h = IPC::Run::start(\@json_watch, '<', \undef, '>', \$jout, '2>', \$jerr,
+    IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+ok(defined wait_for($h, \$jerr, qr/watching for refused requests/),
+    'watch --json starts (the note goes to stderr)');
+pump_for($h, 0.7);
+ok($h->pumpable, 'it does not stop at the end of its (empty) standard input');
+my $weird = "t\e[2J\a\x01\"\"q\xe2\x80\xae";    # as an SQL identifier: t ESC [2J BEL SOH " q
+$node->safe_psql('postgres', qq{CREATE TABLE "$weird" (id int); ALTER TABLE "$weird" OWNER TO agent;});
+my $stmt = qq{DROP TABLE "$weird"\n\t/* \e]0;x\a */;};
+($out, $err) = run_in($agent, $stmt);
+my $qj = refused($err, 'DROP with control characters, for --json');
+($out, $err) = run_in($agent, 'DROP TABLE t24;');
+my $qj2 = refused($err, 'DROP TABLE t24, for --json');
+ok(defined wait_for($h, \$jout, qr/\Q$qj2\E.*\n/), 'watch --json prints the refusals');
+$h->signal('INT');
+ok($h->finish, 'watch --json exits with status 0 on SIGINT');
+unlike($jout, qr/[\x00-\x09\x0b-\x1f\x7f]/, 'no raw control character in the JSON output');
+like($jout, qr/\\u001b\[2J\\u0007\\u0001/, 'control characters are \\u00XX');
+like($jout, qr/\\u202e/, 'a bidirectional override is \\u202e');
+unlike($jout, qr/\xe2\x80\xae/, '... never raw');
+my @lines = split /\n/, $jout;
+is(scalar(@lines), 2, 'one line per refusal');
+my @objs = map { eval { decode_json($_) } } @lines;
+is(scalar(@objs), 2, 'each line is a JSON object');
+is_deeply([ sort keys %{ $objs[0] } ],
+    [ sort qw(request_id at dbname agent action target rows statement params reason alive) ],
+    'with the keys request_id, at, dbname, agent, action, target, rows, statement, params, reason, alive');
+is($objs[0]{request_id}, $qj, 'request_id');
+is($objs[0]{statement}, Encode::decode('UTF-8', $stmt), 'the statement round-trips exactly');
+like($objs[0]{target}, qr/^\Q${\ Encode::decode('UTF-8', qq{public."$weird"}) }\E/, 'the target too');
+is($objs[0]{dbname}, 'postgres', 'dbname');
+is($objs[0]{agent}, 'agent', 'agent');
+is($objs[0]{action}, 'drop', 'action');
+like($objs[0]{reason}, qr/^[a-z_]+$/, 'reason');
+ok(JSON::PP::is_bool($objs[0]{alive}) && $objs[0]{alive}, 'alive is JSON true');
+like($objs[0]{at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'at is an ISO 8601 UTC time');
+is($objs[1]{request_id}, $qj2, 'the second line is the second refusal');
+unlike($jout, qr/approve\?/, 'it never asks');
+
+# --- watch --exec -------------------------------------------------------
+
+my $hookout = $node->basedir . '/hook.out';
+my @exec_watch = (@watch, '--exec', "cat >> '$hookout'; echo >> '$hookout'; exit 3");
+($jout, $jerr) = ('', '');
+$h = IPC::Run::start(\@exec_watch, '<', \undef, '>', \$jout, '2>', \$jerr,
+    IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+ok(defined wait_for($h, \$jerr, qr/watching for refused requests/), 'watch --exec starts');
+($out, $err) = run_in($agent, 'DROP TABLE t25;');
+my $qe1 = refused($err, 'DROP TABLE t25, for --exec');
+ok(defined wait_for($h, \$jerr, qr/the --exec command for \Q$qe1\E exited with status 3/),
+    'a failing command is reported on stderr');
+($out, $err) = run_in($agent, 'DROP TABLE t26;');
+my $qe2 = refused($err, 'DROP TABLE t26, for --exec');
+ok(defined wait_for($h, \$jerr, qr/the --exec command for \Q$qe2\E exited/),
+    'and watch goes on to the next refusal');
+$h->signal('INT');
+ok($h->finish, 'watch --exec exits with status 0 on SIGINT');
+is($jout, '', 'without --json nothing goes to stdout');
+my @hook = grep { $_ ne '' } split /\n/, slurp_file($hookout);
+is(scalar(@hook), 2, 'the command ran once per refusal');
+is(eval { decode_json($hook[0])->{request_id} }, $qe1, 'with the JSON object of the first on its stdin');
+is(eval { decode_json($hook[1])->{request_id} }, $qe2, 'and of the second');
+
+# --json and --exec together: JSON on stdout, the command's output on stderr
+@exec_watch = (@watch, '--json', '--exec', 'echo hook-said-hi');
+($jout, $jerr) = ('', '');
+$h = IPC::Run::start(\@exec_watch, '<', \undef, '>', \$jout, '2>', \$jerr,
+    IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+ok(defined wait_for($h, \$jerr, qr/watching for refused requests/), 'watch --json --exec starts');
+($out, $err) = run_in($agent, 'DROP TABLE t27;');
+my $qe3 = refused($err, 'DROP TABLE t27, for --json --exec');
+ok(defined wait_for($h, \$jerr, qr/hook-said-hi/), 'the command\'s output goes to stderr');
+ok(defined wait_for($h, \$jout, qr/\Q$qe3\E.*\n/), 'the JSON line to stdout');
+$h->signal('INT');
+ok($h->finish, 'status 0 on SIGINT');
+unlike($jout, qr/hook-said-hi/, 'stdout stays JSON only');
+
 
 # --- a pseudo-terminal -----------------------------------------------------
 
