@@ -48,10 +48,12 @@ pg_major() {
     echo "${v:-$DEFAULT_MAJOR}"
 }
 
-# pg_config_usable: PG_CONFIG runs and names a PGXS and a server, whatever
-# installed them (a source build, a private copy)
+# pg_config_usable: PG_CONFIG runs, is of major $MAJOR and names a PGXS and
+# a server, whatever installed them (a source build, a private copy)
 pg_config_usable() {
-    pgxs=$("$PG_CONFIG" --pgxs 2>/dev/null) && [ -e "$pgxs" ] &&
+    v=$("$PG_CONFIG" --version 2>/dev/null | sed -n 's/^PostgreSQL \([0-9][0-9]*\).*/\1/p') &&
+        [ "$v" = "$MAJOR" ] &&
+        pgxs=$("$PG_CONFIG" --pgxs 2>/dev/null) && [ -e "$pgxs" ] &&
         bindir=$("$PG_CONFIG" --bindir 2>/dev/null) && [ -x "$bindir/postgres" ]
 }
 
