@@ -85,8 +85,9 @@ say "built $DIST/$DEB"
 dpkg-deb -f "$DIST/$DEB" Package Version Depends
 dpkg-deb -c "$DIST/$DEB" | awk '{print $6, $7, $8}'
 
-# lintian: no errors allowed.  Tags it may print as warnings or info, and
-# why they are accepted, are in debian/README.source.
+# lintian: no errors allowed; warnings are printed.  The one expected:
+# initial-upload-closes-no-bugs (a first Debian upload closes an ITP bug;
+# this package is not uploaded to Debian, so there is none to close).
 say "lintian $DEB"
 lintian --allow-root --display-info "$DIST/$DEB" | tee "$S/lintian.log" >&2 || true
 if grep -q '^E: ' "$S/lintian.log"; then
