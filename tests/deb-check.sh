@@ -17,7 +17,7 @@
 # 'make install' into the system's PostgreSQL 15) are saved first and put
 # back after the removal check.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 REPO=$(pwd)
 PKG=postgresql-15-deletion-firewall
 SYS_PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
