@@ -12,7 +12,9 @@ PG_CPPFLAGS = -I$(srcdir)/extension -DDFW_VERSION=\"$(DFW_VERSION)\"
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-clobbered
 
 # Tests are run by tests/run-all.sh (pg_regress with --temp-instance, the
-# isolation tester and TAP), not by PGXS's installcheck: REGRESS stays unset.
+# isolation tester and TAP), not by PGXS's installcheck: REGRESS stays unset,
+# and PGXS defines no installcheck (ours is in mk/installcheck.mk).
+NO_INSTALLCHECK = 1
 
 EXTRA_CLEAN = results log regression.diffs regression.out output_iso tests/tmp_check
 
@@ -23,18 +25,20 @@ ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
 # PGXS tracks no header dependencies: every object depends on the headers.
 $(OBJS): $(wildcard extension/*.h)
-# Further targets (dfwctl, bench, matrix, release), one fragment each.
--include mk/*.mk
 else
 all install:
 	@echo "PGXS not found via '$(PG_CONFIG) --pgxs'; run 'make deps' as root first" >&2
 	@exit 1
 endif
+# Further targets (dfwctl, bench, matrix, release, deb, installcheck), one
+# fragment each; those that need PGXS check for it themselves.
+-include mk/*.mk
 
 .PHONY: deps test demo format
 
+# The packages of the major that PG_CONFIG names (tests/setup-deps.sh).
 deps:
-	tests/setup-deps.sh
+	PG_CONFIG=$(PG_CONFIG) tests/setup-deps.sh
 
 # Recursive makes so that PGXS is read again after 'deps' installed it.
 test: deps

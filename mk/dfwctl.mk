@@ -19,14 +19,20 @@ DFWCTL_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
 DFWCTL_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 # The version lives in the control file only.
 DFWCTL_VERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'.*/\1/p" deletion_firewall.control)
-DFWCTL_CFLAGS = -O2 -g -Wall -Wextra -Werror
+DFWCTL_CFLAGS = -O2 -g -Wall -Wextra -Werror $(DFWCTL_EXTRA_CFLAGS)
+# Packagers: DFWCTL_EXTRA_CFLAGS and DFWCTL_LDFLAGS carry the distribution's
+# flags (debian/rules passes dpkg-buildflags), and DFWCTL_RPATH= drops the
+# rpath where libpq is in the default library search path.
+DFWCTL_EXTRA_CFLAGS ?=
+DFWCTL_LDFLAGS ?=
+DFWCTL_RPATH ?= -Wl,-rpath,$(DFWCTL_LIBDIR)
 
 all: $(DFWCTL)
 
 $(DFWCTL): dfwctl/dfwctl.c deletion_firewall.control
 	$(CC) $(DFWCTL_CFLAGS) -DDFWCTL_VERSION='"$(DFWCTL_VERSION)"' \
 		-I$(DFWCTL_INCLUDEDIR) -o $@ dfwctl/dfwctl.c \
-		-L$(DFWCTL_LIBDIR) -Wl,-rpath,$(DFWCTL_LIBDIR) -lpq
+		$(DFWCTL_LDFLAGS) -L$(DFWCTL_LIBDIR) $(DFWCTL_RPATH) -lpq
 
 .PHONY: install-dfwctl uninstall-dfwctl
 

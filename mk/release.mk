@@ -21,12 +21,18 @@ REL_NAME := $(REL_EXTENSION)-$(REL_VERSION)
 REL_TARBALL := $(CURDIR)/dist/$(REL_NAME).tar.gz
 MATRIX_MAJORS ?= 15 17 18
 
-.PHONY: matrix test-core check-meta dist
+.PHONY: matrix test-core check-meta dist deps-15
 
-matrix: deps
+# Both drive every server with Debian's PostgreSQL 15 (pg_regress, psql),
+# whatever PG_CONFIG names; the servers run as the postgres account from
+# copies it can reach, wherever the checkout sits.
+deps-15:
+	PG_MAJOR=15 $(CURDIR)/tests/setup-deps.sh
+
+matrix: deps-15
 	$(CURDIR)/tests/matrix.sh $(MATRIX_MAJORS)
 
-test-core: deps
+test-core: deps-15
 	$(CURDIR)/tests/core-regress.sh
 
 check-meta:

@@ -133,6 +133,20 @@ cp -R "$R/sql" "$R/expected" "$R/data" "$R/parallel_schedule" "$R/resultmap" "$W
 # shellcheck disable=SC2016
 printf '%s\n' "shared_preload_libraries = 'deletion_firewall'" >"$W/with.conf"
 : >"$W/without.conf"
+# The server (the private copy in .cache/pg15) and regress.so (.cache/core)
+# live in the checkout, which $PG_OS_USER may not reach (a clone under /root
+# or in a 'mktemp -d' directory): copy them into the work directory then.
+# The server finds its lib and share directories relative to its own path.
+if ! pg_can_use "$BINDIR/postgres"; then
+    root=${BINDIR%/usr/lib/postgresql/15/bin}
+    say "$PG_OS_USER cannot reach ${root#"$REPO"/}: running the server from a copy in $W/root"
+    cp -a "$root" "$W/root" || die "copy to $W failed"
+    BINDIR=$W/root/usr/lib/postgresql/15/bin
+fi
+if ! pg_can_use "$LIB/regress.so"; then
+    cp -a "$LIB" "$W/lib" || die "copy to $W failed"
+    LIB=$W/lib
+fi
 [ "$(id -u)" -eq 0 ] && chown -R "$PG_OS_USER": "$W"
 
 # run NAME PORT [EXTRA ARGS]

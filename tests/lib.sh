@@ -45,6 +45,13 @@ make_workdir() {
     echo "$_d"
 }
 
+# pg_can_use PATH: true when $PG_OS_USER can reach PATH (every directory on
+# the way searchable, the file readable).  A checkout under /root or in a
+# 'mktemp -d' directory (mode 700) fails this for everything inside it.
+pg_can_use() {
+    (cd / && as_pg test -r "$1") 2>/dev/null
+}
+
 # copy_in DIR PATH... : copy repository paths (relative to the repository
 # root, which must be the current directory) into DIR, owned by $PG_OS_USER.
 copy_in() {

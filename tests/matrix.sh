@@ -373,6 +373,33 @@ run_regress() {
     return 0
 }
 
+# stage_runtime MAJOR: when $PG_OS_USER cannot reach the server in .cache/
+# (the checkout sits under /root or in a 'mktemp -d' directory), copy the
+# server tree, with the extension installed in it, into $SCRATCH and point
+# BINDIR there.  The servers find their lib and share directories relative
+# to their own path, so the copy runs as the original would.
+stage_runtime() {
+    local m=$1 rt=$SCRATCH/rt$1 p
+    pg_can_use "$BINDIR/postgres" && return 0
+    say "$PG_OS_USER cannot reach ${BINDIR#"$REPO"/}: running PG $m from a copy in $rt"
+    rm -rf "$rt"
+    mkdir -p "$rt"
+    if [ "$m" = 15 ]; then
+        cp -a "$CACHE/pg15/root" "$rt/root" || die "copy to $rt failed"
+        BINDIR=$rt/root/usr/lib/postgresql/15/bin
+    else
+        cp -a "$NATIVE" "$rt/native" || die "copy to $rt failed"
+        mkdir -p "$rt/bin"
+        for p in "$rt"/native/bin/*; do
+            ln -s "$p" "$rt/bin/"
+        done
+        ln -s "$DRIVER_BINDIR/psql" "$rt/bin/psql"
+        BINDIR=$rt/bin
+    fi
+    chmod -R a+rX "$rt"
+    pg_can_use "$BINDIR/postgres" || die "$PG_OS_USER cannot reach $BINDIR/postgres either"
+}
+
 # ----------------------------------------------------------------- main ---
 
 exec 9>"$CACHE/.lock"
@@ -427,6 +454,7 @@ for m in $MAJORS; do
         line="$desc: build ok, but the server lacks symbols the module needs ($missing): 0 passed, 1 failed"
         TOTAL_FAILED=$((TOTAL_FAILED + 1))
     else
+        stage_runtime "$m"
         run_regress "$m" "$SCRATCH/regress$m" "$rlog"
         if [ "$NTESTS" -eq 0 ]; then
             line="$desc: build ok, 0 warnings; no sql/*.sql tests: 0 passed, 0 failed"
