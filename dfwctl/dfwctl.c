@@ -645,10 +645,14 @@ show_text(const char *s, const char *newline_sep, int max, bool *cut)
 		int			outlen;
 		int			outw;
 
+		/*
+		 * A backslash is shown as it is: the server already escaped what
+		 * an agent wrote (control characters as \xNN, a backslash
+		 * doubled), so the text is unambiguous; what is escaped here is
+		 * only what still could reach the terminal raw.
+		 */
 		if (c == '\n' && newline_sep != NULL)
 			out = newline_sep;
-		else if (c == '\\')
-			out = "\\\\";
 		else if (c == '\n')
 			out = "\\n";
 		else if (c == '\t')

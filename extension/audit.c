@@ -130,9 +130,27 @@ request_id_taken(const char *id)
 }
 
 /*
+ * A UTF-8 character that a terminal or log viewer would not show as itself:
+ * a C1 control (U+0080..U+009F) or a bidirectional mark or override.
+ */
+static bool
+hidden_code_point(const unsigned char *p)
+{
+	pg_wchar	c;
+
+	if (!pg_utf8_islegal(p, pg_utf_mblen(p)))
+		return false;
+	c = utf8_to_unicode(p);
+	return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e ||
+		c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
+		(c >= 0x2066 && c <= 0x2069);
+}
+
+/*
  * Text that came from an agent (statement text, parameter values, object
  * names), made safe to print: control characters become \n, \r, \t or
- * \xNN and a backslash is doubled, so a log viewer or a terminal shows
+ * \xNN, C1 controls and bidirectional marks \uXXXX (UTF-8 databases), and
+ * a backslash is doubled, so a log viewer or a terminal shows
  * exactly what was sent and cannot be fooled into showing another line.
  */
 char *
@@ -160,6 +178,16 @@ dfw_escape(const char *s)
 			default:
 				if (*p < 0x20 || *p == 0x7f)
 					appendStringInfo(&buf, "\\x%02x", *p);
+				else if (*p >= 0xc2 && GetDatabaseEncoding() == PG_UTF8 &&
+						 hidden_code_point(p))
+				{
+					/* C1 controls and bidirectional marks: \uXXXX */
+					int			len = pg_utf_mblen(p);
+
+					appendStringInfo(&buf, "\\u%04x",
+									 (unsigned) utf8_to_unicode(p));
+					p += len - 1;
+				}
 				else
 					appendStringInfoChar(&buf, *p);
 		}

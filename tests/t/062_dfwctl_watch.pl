@@ -261,7 +261,9 @@ ok(defined wait_for($h, \$jout, qr/\Q$qj2\E.*\n/), 'watch --json prints the refu
 $h->signal('INT');
 ok($h->finish, 'watch --json exits with status 0 on SIGINT');
 unlike($jout, qr/[\x00-\x09\x0b-\x1f\x7f]/, 'no raw control character in the JSON output');
-like($jout, qr/\\u001b\[2J\\u0007\\u0001/, 'control characters are \\u00XX');
+# the server escapes what an agent wrote (ESC is the four characters
+# \x1b, a backslash is doubled); JSON then escapes the backslash
+like($jout, qr/\\\\x1b\[2J\\\\x07\\\\x01/, 'control characters arrive escaped by the server (\\x1b)');
 like($jout, qr/\\u202e/, 'a bidirectional override is \\u202e');
 unlike($jout, qr/\xe2\x80\xae/, '... never raw');
 my @lines = split /\n/, $jout;
@@ -272,8 +274,11 @@ is_deeply([ sort keys %{ $objs[0] } ],
     [ sort qw(request_id at dbname agent action target rows statement params reason alive) ],
     'with the keys request_id, at, dbname, agent, action, target, rows, statement, params, reason, alive');
 is($objs[0]{request_id}, $qj, 'request_id');
-is($objs[0]{statement}, Encode::decode('UTF-8', $stmt), 'the statement round-trips exactly');
-like($objs[0]{target}, qr/^\Q${\ Encode::decode('UTF-8', qq{public."$weird"}) }\E/, 'the target too');
+my ($shown_stmt, $shown_target) = split /\|/, $node->safe_psql('postgres',
+	"SELECT statement || '|' || target FROM deletion_firewall.blocked WHERE request_id = '$qj'"), 2;
+is($objs[0]{statement}, Encode::decode('UTF-8', $shown_stmt), 'the statement round-trips exactly as blocked shows it');
+like($objs[0]{statement}, qr/^DROP TABLE "t\\x1b\[2J\\x07\\x01""q\\u202e"\\n\\t/, '... escaped by the server');
+like($objs[0]{target}, qr/^\Q${\ Encode::decode('UTF-8', $shown_target) }\E/, 'the target too');
 is($objs[0]{dbname}, 'postgres', 'dbname');
 is($objs[0]{agent}, 'agent', 'agent');
 is($objs[0]{action}, 'drop', 'action');

@@ -140,7 +140,7 @@ unlike($out, qr/template/, 'templates are not checked');
 $node->safe_psql('noext', 'CREATE EXTENSION deletion_firewall');
 
 $node->safe_psql('postgres',
-    "SELECT deletion_firewall.confirm('drop', 'public.x' || i) FROM generate_series(1, 13) i");
+    "SELECT deletion_firewall.confirm('drop', 'public.x' || i || '*') FROM generate_series(1, 13) i");
 ($rc, $out, $err) = doctor();
 is($rc, 0, 'token slots nearly full: a note, exit 0');
 like($out, qr/^NOTE  13 of 16 token slots are in use/m, '... the NOTE line');
