@@ -343,9 +343,14 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 		case OAT_POST_ALTER:
 			if (access == OAT_POST_CREATE)
 				dfw_quiet_post_create(classId, objectId);	/* large objects */
-			if (dfw_is_agent())
+			/*
+			 * A guarded session's new objects are its own (exempt); the
+			 * tamper checks are for tagged agents only.
+			 */
+			if (dfw_is_guarded())
 			{
 				ObjectAddress addr;
+				bool		agent = dfw_is_agent();
 
 				addr.classId = classId;
 				addr.objectId = objectId;
@@ -355,12 +360,15 @@ dfw_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				{
 					ObjectAccessPostCreate *pc = arg;
 
-					dfw_tamper_check_new_object(&addr);
-					if (subId != 0)		/* a column or default of a table */
-						dfw_tamper_check_object(access, &addr);
+					if (agent)
+					{
+						dfw_tamper_check_new_object(&addr);
+						if (subId != 0)		/* a column or default of a table */
+							dfw_tamper_check_object(access, &addr);
+					}
 					dfw_remember_created(&addr, pc != NULL && pc->is_internal);
 				}
-				else
+				else if (agent)
 					dfw_tamper_check_object(access, &addr);
 			}
 			break;

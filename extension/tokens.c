@@ -24,6 +24,9 @@
  * Shared memory lives as long as the postmaster, so a restart voids every
  * token: the firewall fails closed.
  *
+ * Finding the session's token takes a few probes from the slot its hash
+ * picks (open addressing), so a decision costs the same at any max_tokens.
+ *
  * Locking: the token array has its own LWLock (the first of the
  * "deletion_firewall" tranche; the audit rings use the second).  Nothing
  * slow happens under it: no catalog access, no ereport, no palloc.
@@ -50,6 +53,7 @@
 
 typedef struct DfwTokenSlot
 {
+	bool		ever_used;		/* ends a token's probe sequence when false */
 	bool		in_use;			/* holds a token or approval, maybe spent */
 	uint8		hash[DFW_HASH_LEN];		/* tokens only */
 	int			backend_pid;	/* approvals bound to one backend */
@@ -144,19 +148,36 @@ slot_live(const DfwTokenSlot *s, TimestampTz now)
 }
 
 /*
- * A slot to fill: an unused or expired one, else (the array is full of
- * unexpired slots) one that is spent or revoked.  NULL when every slot
- * holds a live token or approval.  Caller holds the lock exclusively.
+ * Where a token's search starts: its hash picks the slot, so that finding
+ * it takes a few probes whatever max_tokens is (open addressing, linear
+ * probing).  A token is stored at the first reusable slot from there on,
+ * and searched from there up to a slot that was never used: slots are
+ * reused but never become unused again, so a probe sequence never breaks.
+ */
+static int
+probe_start(const uint8 *hash)
+{
+	uint32		h;
+
+	memcpy(&h, hash, sizeof(h));
+	return (int) (h % (uint32) dfw_shared->nslots);
+}
+
+/*
+ * A slot to fill, searched from index start: an unused or expired one,
+ * else (the array is full of unexpired slots) one that is spent or
+ * revoked.  NULL when every slot holds a live token or approval.  Caller
+ * holds the lock exclusively.
  */
 static DfwTokenSlot *
-free_slot(void)
+free_slot(int start)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	DfwTokenSlot *dead = NULL;
 
-	for (int i = 0; i < dfw_shared->nslots; i++)
+	for (int k = 0; k < dfw_shared->nslots; k++)
 	{
-		DfwTokenSlot *s = &dfw_shared->slots[i];
+		DfwTokenSlot *s = &dfw_shared->slots[(start + k) % dfw_shared->nslots];
 
 		if (!s->in_use || s->v.expires_at <= now)
 			return s;
@@ -196,10 +217,11 @@ dfw_token_issue(const DfwTokenView *spec, char *token_id_out)
 	random_hex(idhex, 6);
 
 	LWLockAcquire(dfw_shared->lock, LW_EXCLUSIVE);
-	s = free_slot();
+	s = free_slot(probe_start(hash));
 	if (s != NULL)
 	{
 		memset(s, 0, offsetof(DfwTokenSlot, statement));
+		s->ever_used = true;
 		s->statement[0] = '\0';
 		s->v = *spec;
 		s->v.is_approval = false;
@@ -248,9 +270,10 @@ dfw_approval_issue(const DfwTokenView *spec, int backend_pid,
 			break;
 		}
 	}
-	if (!existing && (s = free_slot()) != NULL)
+	if (!existing && (s = free_slot(0)) != NULL)
 	{
 		memset(s, 0, offsetof(DfwTokenSlot, statement));
+		s->ever_used = true;
 		s->v = *spec;
 		s->v.is_approval = true;
 		s->v.revoked = false;
@@ -520,10 +543,13 @@ dfw_token_spend(const char *token, int action, List *targets, int64 rows,
 	hash_token(token, hash);
 
 	LWLockAcquire(dfw_shared->lock, LW_SHARED);
-	for (int i = 0; i < dfw_shared->nslots; i++)
+	for (int k = 0, i = probe_start(hash); k < dfw_shared->nslots;
+		 k++, i = (i + 1) % dfw_shared->nslots)
 	{
 		DfwTokenSlot *s = &dfw_shared->slots[i];
 
+		if (!s->ever_used)
+			break;
 		if (s->in_use && !s->v.is_approval &&
 			memcmp(s->hash, hash, DFW_HASH_LEN) == 0)
 		{
