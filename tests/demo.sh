@@ -34,5 +34,32 @@ if ! as_pg pg_ctl -D "$W/data" -l "$W/server.log" -w start >/dev/null; then
     exit 1
 fi
 
+# An approver's chat hook: dfwctl watch --json prints each new refusal as
+# one JSON line (here to a file; --exec 'CMD' would pipe it to CMD).  It
+# starts once the extension exists, i.e. after the scene's first lines, in
+# a process group of its own so that it can be stopped whole.
+watch_json() {
+    for _ in $(seq 100); do
+        as_pg env PGHOST="$W" PGPORT="$PORT" psql -XAtq -U postgres -d postgres \
+            -c "SELECT 1 FROM pg_extension WHERE extname = 'deletion_firewall'" 2>/dev/null |
+            grep -q 1 && break
+        sleep 0.05
+    done
+    as_pg env PGHOST="$W" PGPORT="$PORT" dfwctl -U alice -d postgres watch --json
+}
+set -m
+watch_json >"$W/watch.json" 2>/dev/null &
+WATCH=$!
+set +m
+
+rc=0
 as_pg env PGHOST="$W" PGPORT="$PORT" PGUSER=postgres PGDATABASE=postgres \
-    psql -X -e -v ON_ERROR_STOP=0 -f tests/demo.sql
+    psql -X -e -v ON_ERROR_STOP=0 -f tests/demo.sql || rc=$?
+
+sleep 1.5
+kill -- -"$WATCH" 2>/dev/null || true
+wait "$WATCH" 2>/dev/null || true
+echo
+echo "=== Meanwhile an approver's 'dfwctl watch --json' printed one line per refusal (first two):"
+head -n 2 "$W/watch.json"
+exit $rc

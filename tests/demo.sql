@@ -47,7 +47,41 @@ SET deletion_firewall.token = :'token';
 DROP TABLE public.invoices;
 
 \echo
+\echo '=== Or no token at all: the approver approves the refused request itself'
+\c - postgres
+CREATE TABLE public.carts AS SELECT g AS id FROM generate_series(1, 300) g;
+ALTER TABLE public.carts OWNER TO cursor_agent;
+\c - cursor_agent
+DELETE FROM public.carts WHERE id > 50;
+\c - alice
+SELECT request_id, agent, action, target, rows, statement, alive
+  FROM deletion_firewall.blocked WHERE statement LIKE 'DELETE FROM public.carts%';
+\echo '--- (the agent's session ended, so the approval is for any session of that agent)'
+SELECT deletion_firewall.approve(request_id, any_session => true) AS approval
+  FROM deletion_firewall.blocked WHERE statement LIKE 'DELETE FROM public.carts%' LIMIT 1;
+\c - cursor_agent
+DELETE FROM public.carts WHERE id > 50;
+\echo '--- once: the same statement again is refused'
+DELETE FROM public.carts WHERE id > 50;
+SELECT count(*) AS carts_left FROM public.carts;
+
+\echo
+\echo '=== Trying it out first: warn mode for one new agent'
+\c - postgres
+CREATE ROLE trial_agent LOGIN;
+GRANT deletion_firewall_agent TO trial_agent;
+ALTER ROLE trial_agent SET deletion_firewall.mode = 'warn';
+CREATE TABLE public.scratch_old (a int);
+ALTER TABLE public.scratch_old OWNER TO trial_agent;
+\c - trial_agent
+\echo '--- what would be refused goes through, with a WARNING and an event=warned'
+DROP TABLE public.scratch_old;
+\echo '--- tampering is refused in warn mode too'
+SET deletion_firewall.mode = 'enforce';
+
+\echo
 \echo '=== What the approvers see'
 \c - alice
-SELECT at::time(0), event, action, target, agent, reason FROM deletion_firewall.events;
-SELECT to_regclass('public.orders') AS orders, to_regclass('public.invoices') AS invoices;
+SELECT at::time(0), event, action, target, agent, rows, reason, lsn FROM deletion_firewall.events;
+SELECT to_regclass('public.orders') AS orders, to_regclass('public.invoices') AS invoices,
+       to_regclass('public.scratch_old') AS scratch_old;
