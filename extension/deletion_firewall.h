@@ -46,6 +46,7 @@
 #include "nodes/pg_list.h"
 #include "utils/fmgroids.h"
 #include "access/xlogdefs.h"
+#include "utils/snapshot.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -109,7 +110,16 @@ typedef struct DfwTarget
 	List	   *covers;			/* what it belongs to (DfwCover *) */
 } DfwTarget;
 
+/* a pg_depend row, seen from its dependent (dfw_dependencies_of) */
+typedef struct DfwDependency
+{
+	int32		objsubid;		/* the dependent's sub-id */
+	ObjectAddress ref;			/* what it depends on */
+	char		deptype;
+} DfwDependency;
+
 extern void dfw_objects_init(void);
+extern List *dfw_dependencies_of(const ObjectAddress *addr, Snapshot snapshot);
 extern DfwTarget *dfw_make_target(const ObjectAddress *addr);
 extern bool dfw_object_is_exempt(const ObjectAddress *addr);
 extern void dfw_remember_created(const ObjectAddress *addr, bool is_internal);

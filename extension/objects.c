@@ -926,6 +926,45 @@ is_temp_object(const ObjectAddress *addr)
 	return false;
 }
 
+/*
+ * What addr depends on: the pg_depend rows in which it is the dependent,
+ * read under snapshot (NULL: the catalog snapshot), as a List of
+ * DfwDependency.  Read whole before the caller follows any of them, so no
+ * scan stays open while it recurses.
+ */
+List *
+dfw_dependencies_of(const ObjectAddress *addr, Snapshot snapshot)
+{
+	Relation	depRel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *result = NIL;
+
+	depRel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(addr->classId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(addr->objectId));
+	scan = systable_beginscan(depRel, DependDependerIndexId, true,
+							  snapshot, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+		DfwDependency *d = palloc(sizeof(DfwDependency));
+
+		d->objsubid = dep->objsubid;
+		d->ref.classId = dep->refclassid;
+		d->ref.objectId = dep->refobjid;
+		d->ref.objectSubId = dep->refobjsubid;
+		d->deptype = dep->deptype;
+		result = lappend(result, d);
+	}
+	systable_endscan(scan);
+	table_close(depRel, AccessShareLock);
+	return result;
+}
+
 static bool exempt_by_creation(const ObjectAddress *addr, int depth);
 
 /*
@@ -941,11 +980,7 @@ static bool exempt_by_creation(const ObjectAddress *addr, int depth);
 static bool
 internal_part_of_exempt(const ObjectAddress *addr, int depth)
 {
-	Relation	depRel;
-	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
-	bool		result = false;
+	ListCell   *lc;
 
 	if (depth >= MAX_PART_DEPTH)
 		return false;
@@ -959,30 +994,19 @@ internal_part_of_exempt(const ObjectAddress *addr, int depth)
 			return false;
 	}
 
-	depRel = table_open(DependRelationId, AccessShareLock);
-	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(addr->classId));
-	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(addr->objectId));
-	scan = systable_beginscan(depRel, DependDependerIndexId, true, NULL, 2, key);
-	while (!result && HeapTupleIsValid(tup = systable_getnext(scan)))
+	foreach(lc, dfw_dependencies_of(addr, NULL))
 	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-		ObjectAddress owner;
+		DfwDependency *dep = lfirst(lc);
 
 		if (dep->deptype != DEPENDENCY_INTERNAL &&
 			!(dep->deptype == DEPENDENCY_AUTO &&
-			  dep->refclassid == RelationRelationId &&
-			  get_rel_relkind(dep->refobjid) == RELKIND_TOASTVALUE))
+			  dep->ref.classId == RelationRelationId &&
+			  get_rel_relkind(dep->ref.objectId) == RELKIND_TOASTVALUE))
 			continue;
-		owner.classId = dep->refclassid;
-		owner.objectId = dep->refobjid;
-		owner.objectSubId = dep->refobjsubid;
-		result = exempt_by_creation(&owner, depth + 1);
+		if (exempt_by_creation(&dep->ref, depth + 1))
+			return true;
 	}
-	systable_endscan(scan);
-	table_close(depRel, AccessShareLock);
-	return result;
+	return false;
 }
 
 /* Created by the session: itself, its table, or what it is part of. */
@@ -1076,47 +1100,34 @@ dfw_new_object_namespace(const ObjectAddress *addr)
 static bool
 rebuilt_for_exempt(const ObjectAddress *addr, int depth)
 {
-	Relation	depRel;
-	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
-	bool		result = false;
+	ListCell   *lc;
 
 	if (depth >= MAX_PART_DEPTH || created == NULL ||
 		hash_get_num_entries(created) == 0)
 		return false;
-	depRel = table_open(DependRelationId, AccessShareLock);
-	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(addr->classId));
-	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(addr->objectId));
-	scan = systable_beginscan(depRel, DependDependerIndexId, true,
-							  SnapshotSelf, 2, key);
-	while (!result && HeapTupleIsValid(tup = systable_getnext(scan)))
+	foreach(lc, dfw_dependencies_of(addr, SnapshotSelf))
 	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-		ObjectAddress owner;
+		DfwDependency *dep = lfirst(lc);
+		ObjectAddress owner = dep->ref;
 
 		if (dep->deptype != DEPENDENCY_AUTO &&
 			dep->deptype != DEPENDENCY_INTERNAL)
 			continue;
-		owner.classId = dep->refclassid;
-		owner.objectId = dep->refobjid;
 		owner.objectSubId = 0;
 		if (owner.classId == RelationRelationId)
 		{
 			/* a table: is it the session's? (never a sequence's owner) */
 			char		relkind = get_rel_relkind(owner.objectId);
 
-			result = relkind != RELKIND_SEQUENCE && created_has(&owner);
+			if (relkind != RELKIND_SEQUENCE && created_has(&owner))
+				return true;
 		}
-		else if (owner.classId != NamespaceRelationId)
-			result = rebuilt_for_exempt(&owner, depth + 1) ||
-				created_has(&owner);
+		else if (owner.classId != NamespaceRelationId &&
+				 (rebuilt_for_exempt(&owner, depth + 1) ||
+				  created_has(&owner)))
+			return true;
 	}
-	systable_endscan(scan);
-	table_close(depRel, AccessShareLock);
-	return result;
+	return false;
 }
 
 /*

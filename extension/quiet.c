@@ -747,66 +747,62 @@ check_replace_function(CreateFunctionStmt *stmt)
 													   ObjectIdGetDatum(fn))));
 }
 
+/*
+ * A definition about to be replaced in place: unless the object is the
+ * session's own, write its current definition (deffn(oid)) to the log.
+ */
+static void
+log_if_replaced(Oid classId, Oid objectId, PGFunction deffn)
+{
+	ObjectAddress a;
+
+	if (!OidIsValid(objectId))
+		return;
+	a = make_addr(classId, objectId);
+	if (dfw_object_is_exempt(&a))
+		return;
+	audit_replaced(&a, text_result(DirectFunctionCall1(deffn,
+													   ObjectIdGetDatum(objectId))));
+}
+
 static void
 check_replace_view(ViewStmt *stmt)
 {
 	Oid			relid;
-	ObjectAddress a;
 
 	if (!stmt->replace)
 		return;
 	relid = RangeVarGetRelid(stmt->view, NoLock, true);
-	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW)
-		return;
-	a = make_addr(RelationRelationId, relid);
-	if (dfw_object_is_exempt(&a))
-		return;
-	audit_replaced(&a, text_result(DirectFunctionCall1(pg_get_viewdef,
-													   ObjectIdGetDatum(relid))));
+	if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW)
+		log_if_replaced(RelationRelationId, relid, pg_get_viewdef);
 }
 
 static void
 check_replace_rule(RuleStmt *stmt)
 {
 	Oid			relid;
-	Oid			rule;
-	ObjectAddress a;
 
 	if (!stmt->replace)
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-	if (!OidIsValid(relid))
-		return;
-	rule = get_rewrite_oid(relid, stmt->rulename, true);
-	if (!OidIsValid(rule))
-		return;
-	a = make_addr(RewriteRelationId, rule);
-	if (dfw_object_is_exempt(&a))
-		return;
-	audit_replaced(&a, text_result(DirectFunctionCall1(pg_get_ruledef,
-													   ObjectIdGetDatum(rule))));
+	if (OidIsValid(relid))
+		log_if_replaced(RewriteRelationId,
+						get_rewrite_oid(relid, stmt->rulename, true),
+						pg_get_ruledef);
 }
 
 static void
 check_replace_trigger(CreateTrigStmt *stmt)
 {
 	Oid			relid;
-	Oid			trig;
-	ObjectAddress a;
 
 	if (!stmt->replace)
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-	if (!OidIsValid(relid))
-		return;
-	trig = get_trigger_oid(relid, stmt->trigname, true);
-	if (!OidIsValid(trig))
-		return;
-	a = make_addr(TriggerRelationId, trig);
-	if (dfw_object_is_exempt(&a))
-		return;
-	audit_replaced(&a, text_result(DirectFunctionCall1(pg_get_triggerdef,
-													   ObjectIdGetDatum(trig))));
+	if (OidIsValid(relid))
+		log_if_replaced(TriggerRelationId,
+						get_trigger_oid(relid, stmt->trigname, true),
+						pg_get_triggerdef);
 }
 
 /*

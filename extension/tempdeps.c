@@ -108,39 +108,20 @@ static bool object_is_temp_depth(const ObjectAddress *addr, int depth);
 static bool
 owner_is_temp(const ObjectAddress *addr, int depth)
 {
-	Relation	depRel;
-	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
-	bool		result = false;
+	ListCell   *lc;
 
 	if (depth >= MAX_OWNER_DEPTH)
 		return false;
-	depRel = table_open(DependRelationId, AccessShareLock);
-	ScanKeyInit(&key[0], Anum_pg_depend_classid,
-				BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(addr->classId));
-	ScanKeyInit(&key[1], Anum_pg_depend_objid,
-				BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(addr->objectId));
-	scan = systable_beginscan(depRel, DependDependerIndexId, true,
-							  NULL, 2, key);
-	while (!result && HeapTupleIsValid(tup = systable_getnext(scan)))
+	foreach(lc, dfw_dependencies_of(addr, NULL))
 	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-		ObjectAddress owner;
+		DfwDependency *dep = lfirst(lc);
 
-		if (dep->deptype != DEPENDENCY_AUTO &&
-			dep->deptype != DEPENDENCY_INTERNAL)
-			continue;
-		owner.classId = dep->refclassid;
-		owner.objectId = dep->refobjid;
-		owner.objectSubId = dep->refobjsubid;
-		result = object_is_temp_depth(&owner, depth + 1);
+		if ((dep->deptype == DEPENDENCY_AUTO ||
+			 dep->deptype == DEPENDENCY_INTERNAL) &&
+			object_is_temp_depth(&dep->ref, depth + 1))
+			return true;
 	}
-	systable_endscan(scan);
-	table_close(depRel, AccessShareLock);
-	return result;
+	return false;
 }
 
 /* Will this object be removed with a temporary schema? */
