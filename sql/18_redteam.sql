@@ -98,7 +98,6 @@ BEGIN;
 DECLARE c2 CURSOR FOR SELECT rt.del2(id) FROM generate_series(1, 300) id;
 SELECT rt.st('MOVE 60 IN c2');
 SELECT rt.st('MOVE 60 IN c2');
-SELECT rt.st('MOVE 60 IN c2');
 COMMIT;
 
 -- A5. a token for the scratch function rt.f(rt.foo); the agent renames the
