@@ -72,7 +72,7 @@ GRANT SELECT ON blocked, events TO PUBLIC;
 -- string placeholder, which pg_settings does not even show; and LOAD of
 -- the library fails before it defines its settings when not preloaded.
 -- (shared_preload_libraries itself is readable by superusers only.)
--- An agent is a session or current user that is a member, direct or
+-- An agent is a login, session or current user that is a member, direct or
 -- indirect, of deletion_firewall_agent or of the role the (placeholder)
 -- setting deletion_firewall.agent_role names; superuser status is not
 -- membership here (pg_has_role would count every superuser).
@@ -92,9 +92,14 @@ BEGIN
         RETURN;
     END IF;
 
+    -- the login role too: pg_stat_activity keeps the role the session
+    -- logged in as, which SET SESSION AUTHORIZATION does not change
     WITH RECURSIVE m(roleid) AS (
         SELECT r.oid FROM pg_catalog.pg_roles r
          WHERE r.rolname IN (session_user, current_user)
+        UNION
+        SELECT a.usesysid FROM pg_catalog.pg_stat_activity a
+         WHERE a.pid = pg_catalog.pg_backend_pid() AND a.usesysid IS NOT NULL
         UNION
         SELECT am.roleid FROM pg_catalog.pg_auth_members am
           JOIN m ON am.member = m.roleid)

@@ -211,6 +211,7 @@ extern void dfw_approval_issue(const DfwTokenView *spec, int backend_pid,
 							   const DfwStmtKey *key, const DfwObjSet *objs,
 							   const char *statement, char *token_id_out);
 extern bool dfw_token_revoke(const char *token_id);
+extern void dfw_token_claim(const char *token);
 extern List *dfw_token_list(void);
 extern int	dfw_token_live_count(void);
 extern DfwTokenResult dfw_token_spend(const char *token, int action,

@@ -55,6 +55,7 @@
 #include "catalog/pg_largeobject.h"
 #include "catalog/pg_largeobject_metadata.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "commands/extension.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
@@ -386,6 +387,29 @@ identity_xmin(const ObjectAddress *addr, Snapshot snap)
 		if (!object_row(NamespaceRelationId, nsp, snap, &nxmin, NULL))
 			return InvalidTransactionId;
 		xmin = newer_xmin(xmin, nxmin);
+	}
+	/*
+	 * A function's identity names its argument types: renaming a type (or
+	 * its schema) gives the function another identity without touching its
+	 * own row.
+	 */
+	if (addr->classId == ProcedureRelationId)
+	{
+		HeapTuple	tup = SearchSysCache1(PROCOID,
+										  ObjectIdGetDatum(addr->objectId));
+		Form_pg_proc proc;
+
+		if (!HeapTupleIsValid(tup))
+			return InvalidTransactionId;
+		proc = (Form_pg_proc) GETSTRUCT(tup);
+		for (int i = 0; i < proc->pronargs; i++)
+		{
+			ObjectAddress type;
+
+			ObjectAddressSet(type, TypeRelationId, proc->proargtypes.values[i]);
+			xmin = newer_xmin(xmin, identity_xmin(&type, snap));
+		}
+		ReleaseSysCache(tup);
 	}
 	return xmin;
 }

@@ -238,7 +238,14 @@ check_token(char **newval, void **extra, GucSource source)
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
 	if (dfw_token_is_wellformed(*newval))
+	{
+		/* an agent's session sets it: claim it for the agent's login now */
+		if ((source == PGC_S_SESSION || source == PGC_S_INTERACTIVE ||
+			 source == PGC_S_CLIENT) &&
+			IsTransactionState() && dfw_is_agent())
+			dfw_token_claim(*newval);
 		return true;
+	}
 
 	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 	GUC_check_errmsg("invalid deletion_firewall confirmation token");

@@ -525,6 +525,41 @@ spend_slot(int i, const char *token_id, DfwTokenView *used)
 }
 
 /*
+ * An agent session set this token: a token issued without an agent is
+ * claimed for the session's login role now, before anything is spent, so
+ * that a token read from pg_stat_activity or pg_stat_statements while its
+ * agent holds it unspent is already worth nothing to another agent.  An
+ * unknown token is left alone (the SET does not say whether it exists).
+ */
+void
+dfw_token_claim(const char *token)
+{
+	uint8		hash[DFW_HASH_LEN];
+	Oid			login = GetAuthenticatedUserId();
+
+	if (dfw_shared == NULL || token == NULL || token[0] == '\0')
+		return;
+	hash_token(token, hash);
+	LWLockAcquire(dfw_shared->lock, LW_EXCLUSIVE);
+	for (int k = 0, i = probe_start(hash); k < dfw_shared->nslots;
+		 k++, i = (i + 1) % dfw_shared->nslots)
+	{
+		DfwTokenSlot *s = &dfw_shared->slots[i];
+
+		if (!s->ever_used)
+			break;
+		if (s->in_use && !s->v.is_approval &&
+			memcmp(s->hash, hash, DFW_HASH_LEN) == 0)
+		{
+			if (!OidIsValid(s->v.agent) && !OidIsValid(s->v.claimed_by))
+				s->v.claimed_by = login;
+			break;
+		}
+	}
+	LWLockRelease(dfw_shared->lock);
+}
+
+/*
  * Spend one use of the session's token on this request, if its scope
  * allows it.  *used gets a copy of the token's scope (on refusal too: the
  * DETAIL needs it).
