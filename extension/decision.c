@@ -367,6 +367,15 @@ reason_sentence(DfwTokenResult r, int action, const DfwTokenView *v,
 	return pstrdup("");
 }
 
+/*
+ * Set by a caller for its next dfw_decide() (rowcount.c: the window, a
+ * statement with no WHERE clause, a wrapper that reports no count): what
+ * the refusal names instead of "delete of more than N rows", and the
+ * sentence that replaces the max_rows one.  The caller resets them.
+ */
+const char *dfw_refusal_what = NULL;
+const char *dfw_refusal_note = NULL;
+
 static void
 refuse(int action, List *targets, int64 rows, DfwTokenResult r,
 	   const DfwTokenView *v)
@@ -396,6 +405,11 @@ refuse(int action, List *targets, int64 rows, DfwTokenResult r,
 	else
 		what = psprintf("%s of %s", dfw_action_name(action),
 						names_text(shown, 3));
+	if (dfw_refusal_what)
+		what = psprintf("%s %s", dfw_action_name(action), dfw_refusal_what);
+	if (dfw_refusal_note)
+		rows_note = psprintf(" %s", dfw_refusal_note);
+	dfw_refusal_what = dfw_refusal_note = NULL;
 
 	dfw_blocked_remember(reqid, dfw_action_name(action),
 						 identities_lines(targets), rows,

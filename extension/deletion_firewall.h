@@ -16,6 +16,7 @@
  *				collect what a statement removes and ask decision.c.
  *	rowcount.c	executor hooks: count rows deleted/updated per statement and
  *				stop as soon as the count passes the limit.
+ *	window.c	shared memory: rows per agent and table over a sliding window.
  *	tamper.c	what an agent may never do (settings, roles, the extension
  *				itself, catalogs, server files, untrusted languages).
  *	audit.c		log lines, the events ring and the blocked-requests ring.
@@ -66,6 +67,7 @@ extern char *dfw_token;
 extern int	dfw_window_seconds;
 extern int	dfw_window_rows;
 extern bool dfw_require_where;
+extern int	dfw_window_entries;
 extern bool dfw_guard_all;
 extern int	dfw_mode;
 #define DFW_MODE_ENFORCE	0
@@ -161,6 +163,8 @@ extern bool dfw_rows_confirmed(int action, int64 rows);
 extern const char *dfw_action_name(int action);
 extern int	dfw_action_from_name(const char *name);
 extern const char *dfw_result_reason(DfwTokenResult r);
+extern const char *dfw_refusal_what;
+extern const char *dfw_refusal_note;
 
 /* ---- hooks.c ---- */
 extern void dfw_hooks_init(void);
@@ -173,6 +177,25 @@ extern bool dfw_rowcount_active(void);
 struct QueryDesc;
 extern void dfw_rowcount_start(struct QueryDesc *queryDesc, int eflags);
 extern void dfw_rowcount_alter_type(Node *parsetree);
+extern bool dfw_rowcount_direct_pending;
+extern void dfw_rowcount_finish(struct QueryDesc *queryDesc);
+
+/* ---- window.c ---- */
+typedef enum DfwWindowResult
+{
+	DFW_WINDOW_OK,
+	DFW_WINDOW_PASSED,			/* the rows would pass window_rows */
+	DFW_WINDOW_FULL				/* no room in shared memory: fail closed */
+} DfwWindowResult;
+
+extern bool dfw_window_unsettled;
+extern Size dfw_window_shmem_size(void);
+extern void dfw_window_shmem_init(void);
+extern int	dfw_window_slots(void);
+extern DfwWindowResult dfw_window_take(Oid relid, int action, int64 n,
+									   int64 *in_window);
+extern void dfw_window_forget_statement(int action);
+extern void dfw_window_settle(void);
 
 /* ---- tamper.c ---- */
 extern void dfw_tamper_check_utility(Node *parsetree);
