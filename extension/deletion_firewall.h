@@ -189,13 +189,14 @@ typedef enum DfwWindowResult
 } DfwWindowResult;
 
 extern bool dfw_window_unsettled;
+extern int	dfw_window_nlocal;
 extern Size dfw_window_shmem_size(void);
 extern void dfw_window_shmem_init(void);
 extern int	dfw_window_slots(void);
 extern DfwWindowResult dfw_window_take(Oid relid, int action, int64 n,
 									   int64 *in_window);
 extern void dfw_window_forget_statement(int action);
-extern void dfw_window_settle(void);
+extern void dfw_window_settle(bool forget);
 
 /* ---- tamper.c ---- */
 extern void dfw_tamper_check_utility(Node *parsetree);

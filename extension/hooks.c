@@ -347,8 +347,8 @@ dfw_ExecutorFinish(QueryDesc *queryDesc)
 		prev_ExecutorFinish(queryDesc);
 	else
 		standard_ExecutorFinish(queryDesc);
-	if (dfw_rowcount_direct_pending)
-		dfw_rowcount_finish(queryDesc); /* pushed-down foreign writes */
+	if (dfw_rowcount_direct_pending || dfw_window_unsettled)
+		dfw_rowcount_finish(queryDesc); /* window, pushed-down writes */
 
 	/* removals made by functions (lo_unlink) in a top-level query */
 	if (pending != NIL && dfw_nesting_level == 0 && top_level_query(queryDesc))

@@ -111,8 +111,8 @@ dfw_rowcount_reset(void)
 	if (ts == rows_stmt_ts)
 		return;
 	rows_stmt_ts = ts;
-	if (dfw_window_unsettled)
-		dfw_window_settle();
+	if (dfw_window_nlocal > 0)
+		dfw_window_settle(true);
 	window_forgotten[0] = window_forgotten[1] = false;
 	stmt_rows[0] = stmt_rows[1] = 0;
 	stmt_relids[0] = stmt_relids[1] = NIL;
@@ -678,15 +678,23 @@ instrument_node(ModifyTableState *mt, EState *estate)
 }
 
 /*
- * After a query's ExecutorFinish: rows a pushed-down foreign write removed
- * (es_processed, less the rows the ModifyTable saw), counted like local
- * ones.  A refusal here aborts the transaction, and the remote one with it.
+ * After a query's ExecutorFinish: give the window's unspent reservations
+ * back, and count the rows a pushed-down foreign write removed
+ * (es_processed, less the rows the ModifyTable saw) like local ones.  A
+ * refusal here aborts the transaction, and the remote one with it.
  */
 void
 dfw_rowcount_finish(QueryDesc *queryDesc)
 {
 	ListCell   *lc;
 
+	/* at the end of a client's query, not one a function runs */
+	if (dfw_window_unsettled &&
+		(ActivePortal == NULL ||
+		 list_member_ptr(ActivePortal->stmts, queryDesc->plannedstmt)))
+		dfw_window_settle(false);
+	if (!dfw_rowcount_direct_pending)
+		return;
 	dfw_rowcount_direct_pending = false;
 	foreach(lc, counters)
 	{

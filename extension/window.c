@@ -17,7 +17,8 @@
  *
  * Cost: no lock per row.  A session reserves rows from the shared count in
  * chunks of up to WIN_CHUNK (never past window_rows) and spends them
- * locally; what is left unspent goes back at the next statement.  Reserved
+ * locally; what is left unspent goes back when the query ends (or at the
+ * next statement after an error, or when the backend exits).  Reserved
  * rows are counted as written, so a statement that rolls back, or a backend
  * that dies, can only count too many rows, never too few.  Near the limit,
  * another session's unspent reservation of the same agent and table may
@@ -34,6 +35,7 @@
 #include "deletion_firewall.h"
 
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/hsearch.h"
@@ -84,10 +86,14 @@ typedef struct WinLocal
 } WinLocal;
 
 static WinLocal win_local[WIN_LOCAL_SLOTS];
-static int	win_nlocal = 0;
+int			dfw_window_nlocal = 0;
+#define win_nlocal dfw_window_nlocal
 
-/* rows reserved and not yet given back: the next statement settles them */
+/* rows reserved and not yet given back: the end of the query settles them */
 bool		dfw_window_unsettled = false;
+static bool exit_registered = false;
+
+static void window_exit(int code, Datum arg);
 
 Size
 dfw_window_shmem_size(void)
@@ -305,6 +311,9 @@ dfw_window_take(Oid relid, int action, int64 n, int64 *in_window)
 		l->bstart = bstart;
 		l->bwidth = bwidth;
 		dfw_window_unsettled = true;
+		if (!exit_registered)
+			before_shmem_exit(window_exit, 0);
+		exit_registered = true;
 	}
 	return DFW_WINDOW_OK;
 }
@@ -322,15 +331,39 @@ dfw_window_forget_statement(int action)
 	{
 		win_local[i].spent -= win_local[i].stmt[ai];
 		win_local[i].stmt[ai] = 0;
+		if (win_local[i].reserved > win_local[i].spent)
+			dfw_window_unsettled = true;
 	}
 }
 
+/* Give one slot's unspent rows back.  Caller holds the lock exclusively. */
+static void
+give_back(WinLocal *l)
+{
+	int64		unspent = l->reserved - l->spent;
+	WinEntry   *e;
+	WinKey		key;
+
+	l->reserved = l->spent;
+	memset(&key, 0, sizeof(key));
+	key.dbid = MyDatabaseId;
+	key.role = GetAuthenticatedUserId();
+	key.relid = l->relid;
+	e = hash_search(win_hash, &key, HASH_FIND, NULL);
+	if (e == NULL)
+		return;
+	for (int j = 0; j < WIN_BUCKETS; j++)
+		if (e->b[j].width == l->bwidth && e->b[j].start == l->bstart)
+			e->b[j].rows -= (int32) Min(unspent, (int64) e->b[j].rows);
+}
+
 /*
- * Give unspent reservations back to the shared count and forget this
- * session's slots.  Called when a new statement starts.
+ * Give unspent reservations back to the shared count: when a query ends,
+ * and when the next statement starts (after an error).  With "forget", the
+ * slots are emptied too (a new statement).
  */
 void
-dfw_window_settle(void)
+dfw_window_settle(bool forget)
 {
 	bool		locked = false;
 
@@ -338,29 +371,26 @@ dfw_window_settle(void)
 	for (int i = 0; i < win_nlocal; i++)
 	{
 		WinLocal   *l = &win_local[i];
-		int64		unspent = l->reserved - l->spent;
-		WinEntry   *e;
-		WinKey		key;
 
-		if (unspent <= 0 || win_shared == NULL)
+		if (l->reserved - l->spent <= 0 || win_shared == NULL)
 			continue;
 		if (!locked)
 		{
 			LWLockAcquire(win_shared->lock, LW_EXCLUSIVE);
 			locked = true;
 		}
-		memset(&key, 0, sizeof(key));
-		key.dbid = MyDatabaseId;
-		key.role = GetAuthenticatedUserId();
-		key.relid = l->relid;
-		e = hash_search(win_hash, &key, HASH_FIND, NULL);
-		if (e == NULL)
-			continue;
-		for (int j = 0; j < WIN_BUCKETS; j++)
-			if (e->b[j].width == l->bwidth && e->b[j].start == l->bstart)
-				e->b[j].rows -= (int32) Min(unspent, (int64) e->b[j].rows);
+		give_back(l);
 	}
 	if (locked)
 		LWLockRelease(win_shared->lock);
-	win_nlocal = 0;
+	if (forget)
+		win_nlocal = 0;
+}
+
+/* A backend that ends gives its unspent rows back. */
+static void
+window_exit(int code, Datum arg)
+{
+	if (dfw_window_unsettled)
+		dfw_window_settle(true);
 }
