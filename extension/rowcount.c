@@ -16,6 +16,21 @@
  * has written so far; it refuses before row max_rows + 1 is deleted, so a
  * refusal costs what touching max_rows + 1 rows costs.
  *
+ * The same counter feeds the window (window.c): each row counts toward
+ * the table it is written to (read from the row's tableoid when the
+ * ModifyTable writes several), a partition's toward its top-most
+ * partitioned table, and is refused before it is written if it would take
+ * that table past window_rows; rows of a statement confirmed for every
+ * table it wrote do not count.  With require_where on, a result relation
+ * that the plan scans with no condition at all (a sequential scan with no
+ * filter, through projections and appends only: no WHERE, or one the
+ * planner reduced to true) is decided on at its first row.  Exemption is
+ * per table actually written: an upsert through a partitioned table is
+ * counted at its non-exempt leaves.  A write a foreign-data wrapper pushes
+ * down whole (direct modify) hands the ModifyTable no rows: its count is
+ * read from es_processed at ExecutorFinish (postgres_fdw reports it), and
+ * where the wrapper reports none it is decided on before it runs.
+ *
  * A wrapper finds its counter in a short list; each entry is removed by a
  * reset callback on the query's memory context, so it never outlives its
  * plan, on success or on error.
@@ -199,8 +214,8 @@ decide_because(int action, Oid also, int64 rows, char *what, char *note)
 		dfw_refusal_what = dfw_refusal_note = NULL;
 	}
 	PG_END_TRY();
-	if (!OidIsValid(also) || list_member_oid(stmt_relids[i], also))
-		decided_version[i] = stmt_relids_version[i];
+	/* confirmed for every table the statement wrote so far, and "also" */
+	decided_version[i] = stmt_relids_version[i];
 }
 
 /*

@@ -16,8 +16,8 @@
  * folded into the current one (rows counted longer, never shorter).
  *
  * Cost: no lock per row.  A session reserves rows from the shared count in
- * chunks of up to WIN_CHUNK (never past window_rows) and spends them
- * locally; what is left unspent goes back when the query ends (or at the
+ * chunks that double from one row up to WIN_CHUNK within a statement (never
+ * past window_rows) and spends them locally; what is left unspent goes back when the query ends (or at the
  * next statement after an error, or when the backend exits).  Reserved
  * rows are counted as written, so a statement that rolls back, or a backend
  * that dies, can only count too many rows, never too few.  Near the limit,
@@ -296,9 +296,15 @@ dfw_window_take(Oid relid, int action, int64 n, int64 *in_window)
 		*in_window = rows - unspent;
 		return DFW_WINDOW_PASSED;
 	}
+	/*
+	 * Chunks double from one row to WIN_CHUNK within a statement: a
+	 * one-row statement takes the lock once and leaves nothing to give
+	 * back; a long one takes it once per WIN_CHUNK rows.
+	 */
 	grant = extra;
 	if (l != NULL)
-		grant = Min(Max(extra, WIN_CHUNK), dfw_window_rows - rows);
+		grant = Min(Max(extra, Min(Max(l->reserved, 1), WIN_CHUNK)),
+					dfw_window_rows - rows);
 	grant = Min(grant, PG_INT32_MAX / 2);
 	entry_add(e, now, dfw_window_seconds, (int32) grant, &bstart, &bwidth);
 	LWLockRelease(win_shared->lock);
