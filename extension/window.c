@@ -62,6 +62,7 @@ typedef struct WinEntry
 {
 	WinKey		key;			/* hash key: first */
 	int32		seconds;		/* the longest window it was counted for */
+	int32		cur;			/* the bucket added to last */
 	WinBucket	b[WIN_BUCKETS];
 } WinEntry;
 
@@ -193,6 +194,7 @@ entry_for(Oid relid, int64 now)
 	{
 		memset(e->b, 0, sizeof(e->b));
 		e->seconds = 0;
+		e->cur = 0;
 	}
 	return e;
 }
@@ -208,6 +210,14 @@ entry_add(WinEntry *e, int64 now, int seconds, int32 rows,
 
 	if (seconds > e->seconds)
 		e->seconds = seconds;
+	*bstart = start;
+	*bwidth = width;
+	/* usually the bucket added to last */
+	if (e->b[e->cur].width == width && e->b[e->cur].start == start)
+	{
+		e->b[e->cur].rows += rows;
+		return;
+	}
 	for (int i = 0; i < WIN_BUCKETS; i++)
 	{
 		WinBucket  *b = &e->b[i];
@@ -215,8 +225,7 @@ entry_add(WinEntry *e, int64 now, int seconds, int32 rows,
 		if (b->width == width && b->start == start)
 		{
 			b->rows += rows;
-			*bstart = start;
-			*bwidth = width;
+			e->cur = i;
 			return;
 		}
 		if (b->width == 0 || b->start + b->width <= now - e->seconds)
@@ -231,8 +240,7 @@ entry_add(WinEntry *e, int64 now, int seconds, int32 rows,
 	e->b[victim].start = start;
 	e->b[victim].width = width;
 	e->b[victim].rows = rows;
-	*bstart = start;
-	*bwidth = width;
+	e->cur = victim;
 }
 
 static WinLocal *
@@ -316,7 +324,8 @@ dfw_window_take(Oid relid, int action, int64 n, int64 *in_window)
 		l->stmt[ai] += n;
 		l->bstart = bstart;
 		l->bwidth = bwidth;
-		dfw_window_unsettled = true;
+		if (l->reserved > l->spent)
+			dfw_window_unsettled = true;
 		if (!exit_registered)
 			before_shmem_exit(window_exit, 0);
 		exit_registered = true;
