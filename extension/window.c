@@ -70,10 +70,24 @@ typedef struct WinShared
 {
 	LWLock	   *lock;
 	int			max_entries;
+	uint64		removals;		/* entries removed so far: voids caches */
 } WinShared;
 
 static WinShared *win_shared = NULL;
 static HTAB *win_hash = NULL;
+
+/*
+ * This backend's entries, by table: a shared entry never moves while it
+ * exists, and the database and login role of a backend never change, so a
+ * table's entry is looked up once (until an entry is removed anywhere).
+ */
+#define WIN_CACHE	8
+static struct
+{
+	Oid			relid;
+	WinEntry   *entry;
+	uint64		removals;
+}			win_cache[WIN_CACHE];
 
 /* this session's reservations, per table; emptied at each statement */
 typedef struct WinLocal
@@ -165,7 +179,10 @@ sweep_expired(int64 now)
 	hash_seq_init(&status, win_hash);
 	while ((e = hash_seq_search(&status)) != NULL)
 		if (entry_rows(e, now, e->seconds) == 0)
+		{
 			hash_search(win_hash, &e->key, HASH_REMOVE, NULL);
+			win_shared->removals++;
+		}
 }
 
 /* Caller holds the lock exclusively.  NULL when the table is full. */
@@ -175,6 +192,11 @@ entry_for(Oid relid, int64 now)
 	WinKey		key;
 	WinEntry   *e;
 	bool		found;
+	int			ci = relid % WIN_CACHE;
+
+	if (win_cache[ci].relid == relid && win_cache[ci].entry != NULL &&
+		win_cache[ci].removals == win_shared->removals)
+		return win_cache[ci].entry;
 
 	memset(&key, 0, sizeof(key));
 	key.dbid = MyDatabaseId;
@@ -182,7 +204,7 @@ entry_for(Oid relid, int64 now)
 	key.relid = relid;
 	e = hash_search(win_hash, &key, HASH_FIND, NULL);
 	if (e != NULL)
-		return e;
+		goto cache;
 	if (hash_get_num_entries(win_hash) >= win_shared->max_entries)
 		sweep_expired(now);
 	if (hash_get_num_entries(win_hash) >= win_shared->max_entries)
@@ -196,6 +218,10 @@ entry_for(Oid relid, int64 now)
 		e->seconds = 0;
 		e->cur = 0;
 	}
+cache:
+	win_cache[ci].relid = relid;
+	win_cache[ci].entry = e;
+	win_cache[ci].removals = win_shared->removals;
 	return e;
 }
 
