@@ -12,6 +12,16 @@ CREATE ROLE human LOGIN;
 GRANT ALL ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history
     TO agent, human;
 
+-- The window (deletion_firewall.window_rows) stays on, set high enough that
+-- the tpcb-like script (2,000 updates of the one pgbench_branches row) is
+-- never refused: its cost is measured, not its refusal.  require_where is
+-- off so that the mass-delete measure below still stops at max_rows + 1 rows
+-- (with it on, DELETE FROM dfw_big is refused at its first row).  Per
+-- database: SET SESSION AUTHORIZATION in the single-user backend applies no
+-- per-role settings.
+ALTER DATABASE postgres SET deletion_firewall.window_rows = 100000000;
+ALTER DATABASE postgres SET deletion_firewall.require_where = off;
+
 -- Mass-delete refusal: the same table at two sizes, owned by the agent.
 CREATE TABLE dfw_big (id integer PRIMARY KEY, payload text NOT NULL);
 CREATE TABLE dfw_small (id integer PRIMARY KEY, payload text NOT NULL);

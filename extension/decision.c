@@ -176,6 +176,10 @@ dfw_statement_begin(bool may_write)
 	/* the running statement's confirmations, if it has any state yet */
 	dfw_stmt_begin();
 
+	/* the window's reservations of the last statement go back */
+	if (dfw_window_nlocal > 0)
+		dfw_window_settle(true);
+
 	/* where a DBA would restore to, should a confirmation be regretted */
 	if (may_write && dfw_is_guarded())
 		stmt_lsn = GetXLogInsertRecPtr();
@@ -189,6 +193,19 @@ dfw_decision_xact_end(void)
 
 	if (st != NULL)
 		dfw_confirmations_flush(st);
+}
+
+/*
+ * Confirmed by a token or approval (not merely let through by warn mode)
+ * for this many rows?  Such rows do not count toward the window.
+ */
+bool
+dfw_rows_confirmed_by_human(int action, int64 rows)
+{
+	DfwConfirmation *c = &dfw_stmt_current()->confirmed[action_index(action)];
+
+	return c->valid && !c->warned &&
+		(c->v.max_rows < 0 || rows <= c->v.max_rows);
 }
 
 /* Already confirmed for this many rows of this action in this statement? */
@@ -463,6 +480,15 @@ reason_sentence(const RefusalInfo *ri, int action, List *targets, int64 rows)
 }
 
 /*
+ * Set by a caller for its next dfw_decide() (rowcount.c: the window, a
+ * statement with no WHERE clause, a wrapper that reports no count): what
+ * the refusal names instead of "delete of more than N rows", and the
+ * sentence that replaces the max_rows one.  The caller resets them.
+ */
+const char *dfw_refusal_what = NULL;
+const char *dfw_refusal_note = NULL;
+
+/*
  * Refuse (or, in warn mode, warn about) the action on targets.  In warn mode
  * the statement goes on: the caller marks it confirmed so that it warns
  * once.  Returns only in warn mode.
@@ -502,6 +528,11 @@ refuse(int action, List *targets, int64 rows, const RefusalInfo *ri)
 	else
 		what = psprintf("%s of %s", dfw_action_name(action),
 						names_text(shown, 3));
+	if (dfw_refusal_what)
+		what = psprintf("%s %s", dfw_action_name(action), dfw_refusal_what);
+	if (dfw_refusal_note)
+		rows_note = psprintf(" %s", dfw_refusal_note);
+	dfw_refusal_what = dfw_refusal_note = NULL;
 
 	if (pattern != NULL)
 		confirm_hint = psprintf("Or the approver issues a token with: SELECT deletion_firewall.confirm(action => '%s', target => %s, agent => %s, dbname => %s); and this session runs: SET deletion_firewall.token = '<token>';",
@@ -567,6 +598,7 @@ note_confirmed(int action, List *targets, int64 rows, const DfwTokenView *v,
 	if (c->audit_pending)
 		dfw_confirmations_flush(st);
 	c->valid = true;
+	c->warned = false;
 	c->v = *v;
 	if (objs)
 		c->objs = *objs;
@@ -656,6 +688,7 @@ warned:
 	strlcpy(v.target, "*", sizeof(v.target));
 	memset(&objs, 0, sizeof(objs));
 	c->valid = true;
+	c->warned = true;
 	c->v = v;
 	c->objs = objs;
 }

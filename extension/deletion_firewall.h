@@ -18,6 +18,7 @@
  *				stop as soon as the count passes the limit.
  *	stmt.c		per-statement state (confirmations, row counts), kept with
  *				the portal that runs the statement.
+ *	window.c	shared memory: rows per agent and table over a sliding window.
  *	tamper.c	what an agent may never do (settings, roles, the extension
  *				itself, catalogs, server files, untrusted languages): the
  *				utility statements an agent may run, by node type.
@@ -79,6 +80,7 @@ extern char *dfw_token;
 extern int	dfw_window_seconds;
 extern int	dfw_window_rows;
 extern bool dfw_require_where;
+extern int	dfw_window_entries;
 extern bool dfw_guard_all;
 extern int	dfw_mode;
 #define DFW_MODE_ENFORCE	0
@@ -230,6 +232,7 @@ extern bool dfw_targets_allowed(const DfwTokenView *v, const DfwObjSet *objs,
 typedef struct DfwConfirmation
 {
 	bool		valid;
+	bool		warned;			/* warn mode let it through: not confirmed */
 	bool		audit_pending;	/* rows: logged when the statement ends */
 	DfwTokenView v;
 	DfwObjSet	objs;			/* approvals: the approved objects */
@@ -251,6 +254,7 @@ typedef struct DfwStmtState
 	List	   *relids[2];		/* tables written, allocated in cxt */
 	uint64		relids_version[2];
 	uint64		decided_version[2];
+	bool		window_forgotten[2];	/* confirmed: rows left the window */
 	MemoryContext cxt;			/* the portal's context, or our own */
 	TimestampTz stmt_ts;		/* no-portal state: the message it counts */
 	MemoryContextCallback cb;	/* forgets a portal's state */
@@ -270,11 +274,14 @@ extern void dfw_stmt_leave(void);
 extern void dfw_statement_begin(bool may_write);
 extern void dfw_decide(int action, List *targets, int64 rows);
 extern bool dfw_rows_confirmed(int action, int64 rows);
+extern bool dfw_rows_confirmed_by_human(int action, int64 rows);
 extern void dfw_decision_xact_end(void);
 extern void dfw_confirmations_flush(DfwStmtState *st);
 extern const char *dfw_action_name(int action);
 extern int	dfw_action_from_name(const char *name);
 extern const char *dfw_result_reason(DfwTokenResult r);
+extern const char *dfw_refusal_what;
+extern const char *dfw_refusal_note;
 
 /* ---- hooks.c ---- */
 extern void dfw_hooks_init(void);
@@ -286,6 +293,26 @@ extern bool dfw_rowcount_active(void);
 struct QueryDesc;
 extern void dfw_rowcount_start(struct QueryDesc *queryDesc, int eflags);
 extern void dfw_rowcount_alter_type(Node *parsetree);
+extern bool dfw_rowcount_direct_pending;
+extern void dfw_rowcount_finish(struct QueryDesc *queryDesc);
+
+/* ---- window.c ---- */
+typedef enum DfwWindowResult
+{
+	DFW_WINDOW_OK,
+	DFW_WINDOW_PASSED,			/* the rows would pass window_rows */
+	DFW_WINDOW_FULL				/* no room in shared memory: fail closed */
+} DfwWindowResult;
+
+extern bool dfw_window_unsettled;
+extern int	dfw_window_nlocal;
+extern Size dfw_window_shmem_size(void);
+extern void dfw_window_shmem_init(void);
+extern int	dfw_window_slots(void);
+extern DfwWindowResult dfw_window_take(Oid relid, int action, int64 n,
+									   int64 *in_window);
+extern void dfw_window_forget_statement(int action);
+extern void dfw_window_settle(bool forget);
 
 /* ---- tamper.c ---- */
 extern void dfw_tamper_check_utility(Node *parsetree);

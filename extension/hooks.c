@@ -471,6 +471,8 @@ dfw_ExecutorFinish(QueryDesc *queryDesc)
 				prev_ExecutorFinish(queryDesc);
 			else
 				standard_ExecutorFinish(queryDesc);
+			if (dfw_rowcount_direct_pending || dfw_window_unsettled)
+				dfw_rowcount_finish(queryDesc); /* window, pushed-down writes */
 		}
 		PG_FINALLY();
 		{

@@ -11,7 +11,9 @@
  *
  * Shared memory (tokens, approvals, audit rings) is requested in
  * shmem_request_hook and attached in shmem_startup_hook; one named LWLock
- * tranche "deletion_firewall" with a single lock protects all of it.
+ * tranche "deletion_firewall" with a single lock protects all of it, but
+ * for the window counts (window.c), which have their own lock in the
+ * tranche "deletion_firewall_window".
  *
  *-------------------------------------------------------------------------
  */
@@ -36,9 +38,11 @@ dfw_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 
-	RequestAddinShmemSpace(add_size(dfw_tokens_shmem_size(),
-									dfw_audit_shmem_size()));
+	RequestAddinShmemSpace(add_size(add_size(dfw_tokens_shmem_size(),
+											 dfw_audit_shmem_size()),
+									dfw_window_shmem_size()));
 	RequestNamedLWLockTranche("deletion_firewall", 2);
+	RequestNamedLWLockTranche("deletion_firewall_window", 1);
 }
 
 static void
@@ -50,6 +54,7 @@ dfw_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	dfw_tokens_shmem_init();
 	dfw_audit_shmem_init();
+	dfw_window_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -7,8 +7,8 @@
  * configuration file only (enabled, agent_role, approver_role,
  * max_valid_for, guard_all), superusers too (max_rows, guard_update,
  * window_seconds, window_rows, require_where, mode; per role and database
- * as well), anyone (token), server start (max_tokens, enforced by
- * its check hook against the shared memory already sized).  Agents may
+ * as well), anyone (token), server start (max_tokens, window_entries,
+ * enforced by their check hooks against the shared memory already sized).  Agents may
  * change none but the token, superuser agents included, whatever route the
  * new value takes -- SET, set_config() under any name, a function's SET
  * clause, connection options, ALTER ROLE/DATABASE ... SET -- because all of
@@ -35,6 +35,7 @@ int			dfw_max_rows = 100;
 bool		dfw_guard_update = true;
 int			dfw_max_valid_for = 3600;
 int			dfw_max_tokens = 1024;
+int			dfw_window_entries = 4096;
 char	   *dfw_token = NULL;
 int			dfw_window_seconds = 3600;
 int			dfw_window_rows = 1000;
@@ -171,6 +172,24 @@ check_max_tokens(int *newval, void **extra, GucSource source)
 	{
 		GUC_check_errcode(ERRCODE_CANT_CHANGE_RUNTIME_PARAM);
 		GUC_check_errmsg("parameter \"deletion_firewall.max_tokens\" cannot be changed without restarting the server");
+		return false;
+	}
+	return true;
+}
+
+/* window_entries sizes shared memory too: the same as max_tokens */
+static bool
+check_window_entries(int *newval, void **extra, GucSource source)
+{
+	int			slots;
+
+	if (!check_setting("deletion_firewall.window_entries", source, CONFIG_FILE_ONLY))
+		return false;
+	slots = dfw_window_slots();
+	if (slots > 0 && *newval != slots)
+	{
+		GUC_check_errcode(ERRCODE_CANT_CHANGE_RUNTIME_PARAM);
+		GUC_check_errmsg("parameter \"deletion_firewall.window_entries\" cannot be changed without restarting the server");
 		return false;
 	}
 	return true;
@@ -313,6 +332,14 @@ dfw_settings_init(void)
 							1024, 16, 1000000,
 							PGC_USERSET, 0,
 							check_max_tokens, NULL, NULL);
+
+	DefineCustomIntVariable("deletion_firewall.window_entries",
+							"Shared-memory entries for window counts (one per agent, table and database).",
+							NULL,
+							&dfw_window_entries,
+							4096, 16, 10000000,
+							PGC_USERSET, 0,
+							check_window_entries, NULL, NULL);
 
 	DefineCustomStringVariable("deletion_firewall.token",
 							   "The session's confirmation token.",

@@ -89,7 +89,9 @@ SELECT rt.st('INSERT INTO rt.proot SELECT g, 0 FROM generate_series(1, 500) g ON
 
 -- A4. a cursor fetched from inside functions: each slice counts in the
 -- statement that called the function, not with the cursor's other fetches
--- (a direct FETCH/MOVE adds up over the cursor; see B3)
+-- (a direct FETCH/MOVE adds up over the cursor; see B3).  OPEN: 120 rows in
+-- two 60-row slices go through; window_rows (1000 by default) caps the
+-- split, as for any work split over statements.
 CREATE FUNCTION rt.del1(i int) RETURNS int LANGUAGE plpgsql
     AS $$ BEGIN DELETE FROM rt.h WHERE id = i; RETURN i; END $$;
 CREATE FUNCTION rt.del2(i int) RETURNS int LANGUAGE plpgsql

@@ -5,9 +5,9 @@
 #     login (a superuser agent) before its owner used it: the spec says such
 #     a token is worth nothing to another agent.
 #  2. the SQL-level backstop (library not preloaded): a superuser agent that
-#     uses SET SESSION AUTHORIZATION to become a human, or that disables the
-#     backstop's event triggers (event triggers do not fire for ALTER/DROP
-#     EVENT TRIGGER), then drops a table.
+#     uses SET SESSION AUTHORIZATION to become a human, or that drops the
+#     backstop's event triggers, then drops a table.  (Disabling them with
+#     ALTER EVENT TRIGGER is a known gap: no event trigger fires for it.)
 use strict;
 use warnings;
 
@@ -106,15 +106,10 @@ like($err, qr/42501: deletion_firewall is not loaded/,
 is(orders(), '10',
 	'not preloaded: SET SESSION AUTHORIZATION: public.orders intact');
 
-($ret, $out, $err) = psql_as('sup', q{
-	ALTER EVENT TRIGGER deletion_firewall_backstop DISABLE;
-	ALTER EVENT TRIGGER deletion_firewall_backstop_drop DISABLE;
-	DROP TABLE public.orders;});
-isnt($ret, 0, 'not preloaded: superuser agent that disables the backstop event triggers, then DROP TABLE, is refused');
-is(orders(), '10', 'not preloaded: disabled backstop: public.orders intact');
-$node->safe_psql('postgres', q{
-	ALTER EVENT TRIGGER deletion_firewall_backstop ENABLE ALWAYS;
-	ALTER EVENT TRIGGER deletion_firewall_backstop_drop ENABLE ALWAYS;});
+# Not closed, and not closable in SQL: PostgreSQL fires no event trigger
+# for ALTER EVENT TRIGGER, so a superuser agent can DISABLE the backstop
+# while the library is not loaded (README, "It cannot stop"; dfwctl doctor
+# reports the library not preloaded as a risk).
 
 # the routes the backstop refuses (regression): DROP EVENT TRIGGER is not
 # DDL an event trigger sees either
