@@ -72,6 +72,13 @@ deb)
 test)
     MAJOR=$(pg_major)
     PERL_PACKAGES="libipc-run-perl libio-pty-perl"
+    # the real neighbours of the TAP tests: a connection pooler, and
+    # Node.js with npm for node-postgres (only when the machine has no node
+    # of its own, such as NodeSource's, which Debian's npm would conflict with)
+    PERL_PACKAGES="$PERL_PACKAGES pgbouncer"
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        PERL_PACKAGES="$PERL_PACKAGES nodejs npm"
+    fi
     if [ "$MAJOR" = "$DEFAULT_MAJOR" ]; then
         # as always: Debian 12's own 15 (postgresql-contrib is its metapackage)
         PACKAGES="postgresql-$MAJOR postgresql-server-dev-$MAJOR postgresql-contrib $PERL_PACKAGES"
