@@ -16,6 +16,7 @@
 #                           # { type => 'C', tag => 'DELETE 200' }, ...
 #   error_of(@r)            # "SQLSTATE: message[\nDETAIL: ...]" or ''
 #   tags_of(@r)             # "DELETE 200,..."
+#   $w->query($sql); $w->send;   # leave it running; later: $w->until_ready
 package DfwProto;
 
 use strict;
@@ -107,6 +108,18 @@ sub flush
 	return $self->until_ready;
 }
 
+# Send what was queued without reading: the caller reads the replies later
+# with until_ready (a statement left running while the test does other
+# things).
+sub send
+{
+	my ($self) = @_;
+	$self->raw(delete $self->{out}) if defined $self->{out};
+}
+
+# The backend's process id, from BackendKeyData at startup.
+sub pid { return $_[0]{pid}; }
+
 sub readn
 {
 	my ($self, $n) = @_;
@@ -134,6 +147,10 @@ sub until_ready
 			{
 				$r->{ substr($f, 0, 1) } = substr($f, 1) if length $f;
 			}
+		}
+		elsif ($type eq 'K')
+		{
+			($self->{pid}) = unpack('N', $body);
 		}
 		elsif ($type eq 'C')
 		{
