@@ -72,12 +72,19 @@ deb)
 test)
     MAJOR=$(pg_major)
     PERL_PACKAGES="libipc-run-perl libio-pty-perl"
+    # the real neighbours of the TAP tests: a connection pooler, and
+    # Node.js with npm for node-postgres (only when the machine has no node
+    # of its own, such as NodeSource's, which Debian's npm would conflict with)
+    TAP_PACKAGES="$PERL_PACKAGES pgbouncer"
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        TAP_PACKAGES="$TAP_PACKAGES nodejs npm"
+    fi
     if [ "$MAJOR" = "$DEFAULT_MAJOR" ]; then
         # as always: Debian 12's own 15 (postgresql-contrib is its metapackage)
-        PACKAGES="postgresql-$MAJOR postgresql-server-dev-$MAJOR postgresql-contrib $PERL_PACKAGES"
+        PACKAGES="postgresql-$MAJOR postgresql-server-dev-$MAJOR postgresql-contrib $TAP_PACKAGES"
     else
         # contrib is part of postgresql-NN; the metapackage would pull in 15
-        PACKAGES="postgresql-$MAJOR postgresql-server-dev-$MAJOR $PERL_PACKAGES"
+        PACKAGES="postgresql-$MAJOR postgresql-server-dev-$MAJOR $TAP_PACKAGES"
     fi
     ;;
 *)

@@ -5,9 +5,9 @@
 # bind and execute another, then execute the first.  The executor of a
 # SELECT portal starts at Bind, so "the statement now running" is a portal,
 # not the order of messages.  libpq has no call for a Bind without an
-# Execute, so this test speaks the protocol itself: a small client over the
-# node's Unix socket (trust authentication) that sends Parse, Bind,
-# Execute, Sync and Query messages by hand and reads the replies.
+# Execute, so this test speaks the protocol itself: tests/DfwProto.pm, a small
+# client over the node's Unix socket (trust authentication) that sends
+# Parse, Bind, Execute, Sync and Query messages by hand and reads the replies.
 #
 #   (a) an approval for one DELETE does not cover a portal bound before it
 #       and executed after it (a human's function that empties the table);
@@ -20,12 +20,11 @@
 use strict;
 use warnings;
 
-use IO::Socket::UNIX;
-use Socket ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use DfwTest;
+use DfwProto;
 
 my $node = DfwTest::node('pipeline');
 
@@ -75,114 +74,7 @@ sub as_alice
 	return $node->safe_psql('postgres', $sql, extra_params => [ '-U', 'alice' ]);
 }
 
-# ---------------- a raw protocol client ----------------
-
-package Wire;
-
-sub connect
-{
-	my ($class, $node, $user) = @_;
-	my $path = $node->host . '/.s.PGSQL.' . $node->port;
-	my $sock = IO::Socket::UNIX->new(Type => Socket::SOCK_STREAM(), Peer => $path)
-	  or die "cannot connect to $path: $!";
-	my $self = bless { sock => $sock }, $class;
-	my $params = "user\0$user\0database\0postgres\0\0";
-	$self->raw(pack('NN', 8 + length($params), 196608) . $params);
-	my @r = $self->until_ready;
-	die "startup failed: " . join(',', map { $_->{type} } @r)
-	  if grep { $_->{type} eq 'E' } @r;
-	return $self;
-}
-
-sub raw
-{
-	my ($self, $bytes) = @_;
-	my $off = 0;
-	while ($off < length($bytes))
-	{
-		my $n = syswrite($self->{sock}, $bytes, length($bytes) - $off, $off);
-		die "write: $!" unless defined $n;
-		$off += $n;
-	}
-}
-
-sub msg
-{
-	my ($self, $type, $body) = @_;
-	$self->{out} .= $type . pack('N', 4 + length($body)) . $body;
-}
-
-sub parse { my ($s, $name, $sql) = @_; $s->msg('P', "$name\0$sql\0" . pack('n', 0)); }
-sub bind { my ($s, $portal, $stmt) = @_; $s->msg('B', "$portal\0$stmt\0" . pack('nnn', 0, 0, 0)); }
-sub execute { my ($s, $portal, $max) = @_; $s->msg('E', "$portal\0" . pack('N', $max // 0)); }
-sub sync { my ($s) = @_; $s->msg('S', ''); }
-sub query { my ($s, $sql) = @_; $s->msg('Q', "$sql\0"); }
-
-# Send what was queued, read up to ReadyForQuery; returns the replies.
-sub flush
-{
-	my ($self) = @_;
-	$self->raw(delete $self->{out}) if defined $self->{out};
-	return $self->until_ready;
-}
-
-sub readn
-{
-	my ($self, $n) = @_;
-	my $buf = '';
-	while (length($buf) < $n)
-	{
-		my $got = sysread($self->{sock}, $buf, $n - length($buf), length($buf));
-		die "read: " . ($got // $!) unless $got;
-	}
-	return $buf;
-}
-
-sub until_ready
-{
-	my ($self) = @_;
-	my @replies;
-	while (1)
-	{
-		my ($type, $len) = unpack('aN', $self->readn(5));
-		my $body = $len > 4 ? $self->readn($len - 4) : '';
-		my $r = { type => $type };
-		if ($type eq 'E' || $type eq 'N')
-		{
-			for my $f (split /\0/, $body)
-			{
-				$r->{ substr($f, 0, 1) } = substr($f, 1) if length $f;
-			}
-		}
-		elsif ($type eq 'C')
-		{
-			($r->{tag}) = $body =~ /^([^\0]*)/;
-		}
-		elsif ($type eq 'D')
-		{
-			my ($n, $l) = unpack('nN', $body);
-			$r->{value} = $l == 0xFFFFFFFF ? undef : substr($body, 6, $l);
-		}
-		push @replies, $r unless $type eq 'N' || $type eq 'S' || $type eq 'K';
-		return @replies if $type eq 'Z';
-	}
-}
-
-package main;
-
-# The first error among replies, as "SQLSTATE: message", or ''.
-sub error_of
-{
-	my @e = grep { $_->{type} eq 'E' } @_;
-	return @e ? "$e[0]{C}: $e[0]{M}" . (defined $e[0]{D} ? "\nDETAIL: $e[0]{D}" : '') : '';
-}
-
-sub tags_of
-{
-	return join(',', map { $_->{tag} } grep { $_->{type} eq 'C' } @_);
-}
-
-my $w = Wire->connect($node, 'agent');
+my $w = DfwProto->connect($node, 'agent');
 my @r;
 
 # ---------------- (a) an approval covers its statement only ----------------
