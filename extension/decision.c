@@ -498,6 +498,8 @@ refuse(int action, List *targets, int64 rows, const RefusalInfo *ri)
 {
 	char		reqid[DFW_ID_LEN];
 	const char *agent = dfw_agent_name();
+	/* a token's agent is matched against the login role */
+	const char *login = GetUserNameFromId(GetAuthenticatedUserId(), true);
 	bool		is_rows = (action == DFW_ACT_DELETE || action == DFW_ACT_UPDATE);
 	/* refused for passing max_rows (not a whole-object update) */
 	bool		over_limit = is_rows && dfw_max_rows >= 0 && rows > dfw_max_rows;
@@ -538,7 +540,7 @@ refuse(int action, List *targets, int64 rows, const RefusalInfo *ri)
 		confirm_hint = psprintf("Or the approver issues a token with: SELECT deletion_firewall.confirm(action => '%s', target => %s, agent => %s, dbname => %s); and this session runs: SET deletion_firewall.token = '<token>';",
 								dfw_action_name(action),
 								quote_literal_cstr(pattern),
-								quote_literal_cstr(quote_identifier(agent)),
+								quote_literal_cstr(quote_identifier(login)),
 								quote_literal_cstr(dbname));
 	else
 		confirm_hint = pstrdup("No single confirm() target names exactly these objects, so approve the request rather than issue a token.");

@@ -52,6 +52,7 @@
 #include "catalog/pg_tablespace.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "tcop/pquery.h"
@@ -499,6 +500,16 @@ dfw_ExecutorFinish(QueryDesc *queryDesc)
 
 /* ---------------- transactions ---------------- */
 
+/* Is this process a logical-replication apply or table-sync worker? */
+static bool
+dfw_replication_worker(void)
+{
+	return MyBackendType == B_BG_WORKER && MyBgworkerEntry != NULL &&
+		strcmp(MyBgworkerEntry->bgw_library_name, "postgres") == 0 &&
+		(strstr(MyBgworkerEntry->bgw_function_name, "Apply") != NULL ||
+		 strstr(MyBgworkerEntry->bgw_function_name, "Tablesync") != NULL);
+}
+
 static void
 dfw_xact_callback(XactEvent event, void *arg)
 {
@@ -517,6 +528,22 @@ dfw_xact_callback(XactEvent event, void *arg)
 					dfw_stmt_begin();
 				dfw_flush_pending();
 			}
+
+			/*
+			 * A logical-replication apply worker whose subscription an agent
+			 * owns runs as that agent, but replays changes through routines
+			 * no hook sees (ExecSimpleRelationDelete, ExecuteTruncateGuts):
+			 * fail closed, refuse to commit what it wrote.  The worker
+			 * retries until a human changes the subscription's owner.
+			 */
+			if (dfw_replication_worker() && dfw_is_agent() &&
+				TransactionIdIsValid(GetTopTransactionIdIfAny()))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("deletion_firewall refused replaying changes for agent \"%s\": this cannot be approved",
+								dfw_agent_name()),
+						 errdetail("A logical-replication apply worker runs as its subscription's owner, an agent here, and replays deletes and truncates that the firewall cannot check."),
+						 errhint("A human makes a human role own the subscription: ALTER SUBSCRIPTION ... OWNER TO ...;")));
 
 			/*
 			 * A COMMIT inside a procedure (CALL) of an agent's, after the

@@ -68,6 +68,7 @@ typedef struct DfwTokenShared
 {
 	LWLock	   *lock;
 	int			nslots;
+	TimestampTz approvals_until;	/* no approval lives past this */
 	DfwTokenSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } DfwTokenShared;
 
@@ -283,6 +284,8 @@ dfw_approval_issue(const DfwTokenView *spec, int backend_pid,
 		s->objs = *objs;
 		strlcpy(s->statement, statement, sizeof(s->statement));
 		snprintf(s->v.token_id, DFW_ID_LEN, "apr_%s", hex);
+		if (spec->expires_at > dfw_shared->approvals_until)
+			dfw_shared->approvals_until = spec->expires_at;
 		strlcpy(token_id_out, s->v.token_id, DFW_ID_LEN);
 		s->in_use = true;
 	}
@@ -479,7 +482,8 @@ check_scope(const DfwTokenView *v, const DfwObjSet *objs, int action,
 	if (v->dbname[0] != '\0' &&
 		strcmp(v->dbname, get_database_name(MyDatabaseId)) != 0)
 		return DFW_TOKEN_WRONG_DB;
-	if (!dfw_user_matches_agent(v->agent))
+	/* an approval is bound to its backend or login already */
+	if (!v->is_approval && !dfw_user_matches_agent(v->agent))
 		return DFW_TOKEN_WRONG_AGENT;
 	if (OidIsValid(v->claimed_by) && v->claimed_by != GetAuthenticatedUserId())
 		return DFW_TOKEN_CLAIMED;
@@ -634,8 +638,14 @@ dfw_approval_spend(const DfwStmtKey *key, int action, List *targets,
 	/*
 	 * Find the best candidate: this statement with these parameters (a live
 	 * one before a spent one), else one for other parameters, else one for
-	 * another statement.
+	 * another statement.  Approvals are looked for by a scan of the slots,
+	 * so none is made while no approval can be alive or have just expired
+	 * (the usual case): the cost of a decision then does not grow with
+	 * max_tokens.
 	 */
+	if (now > dfw_shared->approvals_until +
+		(int64) dfw_max_valid_for * USECS_PER_SEC)
+		return DFW_TOKEN_NONE;
 	LWLockAcquire(dfw_shared->lock, LW_SHARED);
 	for (int i = 0; i < dfw_shared->nslots; i++)
 	{

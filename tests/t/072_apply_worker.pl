@@ -15,13 +15,12 @@
 # retries, and once a human gives the subscription back to a human owner the
 # TRUNCATE and DELETE apply.
 #
-# What happens on PostgreSQL 15 today: the apply worker replays both
-# unchecked.  It calls ExecuteTruncateGuts() and ExecSimpleRelationDelete()
+# The apply worker calls ExecuteTruncateGuts() and ExecSimpleRelationDelete()
 # directly, past ProcessUtility, the executor hooks and the object access
-# hook, so no check of the firewall sees either.  The fail-closed assertions
-# are TODO tests below (they fail today and are reported, not hidden); the
-# rest (the agent cannot create or alter a subscription, the worker runs as
-# the agent, a human owner replays as usual) pass.
+# hook, so no check of the firewall sees either.  So an apply worker that
+# runs as an agent may not commit what it wrote (the pre-commit callback
+# refuses it): fail closed, and the worker retries until a human owns the
+# subscription.
 
 use strict;
 use warnings;
@@ -161,17 +160,11 @@ for (my $waited = 0; $waited < 300; $waited++)
 note "after the publisher's TRUNCATE and DELETE: subscriber rows (t tt) = "
   . counts() . ", firewall refusals in its log: $refusals";
 
-TODO:
-{
-	local $TODO =
-	  'open: an apply worker owned by an agent replays TRUNCATE and DELETE unchecked on PostgreSQL 15 (ExecuteTruncateGuts and ExecSimpleRelationDelete pass no hook); see the report';
-
-	like($log, qr/deletion_firewall refused (truncate|delete)/,
-		'fail closed: the apply worker\'s replay is refused by the firewall');
-	is(counts(), '1000 300', 'fail closed: the subscriber keeps its rows');
-	cmp_ok($refusals, '>=', 2,
-		'fail closed: the worker retries and is refused again');
-}
+like($log, qr/deletion_firewall refused (truncate|delete|replaying changes)/,
+	'fail closed: the apply worker\'s replay is refused by the firewall');
+is(counts(), '1000 300', 'fail closed: the subscriber keeps its rows');
+cmp_ok($refusals, '>=', 2,
+	'fail closed: the worker retries and is refused again');
 
 # --- a human gives the subscription back to a human -------------------------
 

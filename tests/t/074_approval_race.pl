@@ -177,8 +177,9 @@ is(updated(), '0 0', 'rollback: no row was updated');
 # as pg_isolation_regress does) is an agent session, refused as one; the
 # HINT offers approve(), but the approval is issued for the agent (the
 # session user) and spending it checks the login role, so the retry is
-# refused "for another agent": the approval can never be used.  Fails
-# closed, but the HINT leads nowhere.  Open; see the report.
+# refused "for another agent": the approval could never be used.  Now an
+# approval is bound to its backend (or, any_session, its login) and not
+# checked against the agent role again.
 my $su = $node->background_psql('postgres', on_error_stop => 0);
 $su->query_safe('\set VERBOSITY verbose');
 $su->query_safe('SET apr.grp = 1');
@@ -188,11 +189,7 @@ my $req = refused($e, 'switched login: the statement without confirmation');
 $node->safe_psql('postgres',
 	"SET ROLE alice; SELECT deletion_firewall.approve('$req')");
 ($o, $e) = run_in($su, $STMT);
-TODO:
-{
-	local $TODO = 'open: an approval is matched against the login role, not the agent it was issued for';
-	is($e, '', 'switched login: the approved retry in the refused session goes through');
-}
+is($e, '', 'switched login: the approved retry in the refused session goes through');
 like($e, qr/ERROR:\s+42501: deletion_firewall refused|^$/,
 	'switched login: either way nothing is done unconfirmed');
 $su->quit;
