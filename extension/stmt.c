@@ -161,7 +161,22 @@ dfw_stmt_current(void)
 	if (s != NULL)
 		return s;
 
-	s = MemoryContextAllocZero(portal->portalContext, sizeof(DfwStmtState));
+	/*
+	 * Not zeroed whole: the confirmations are large (a token's scope, an
+	 * approval's object set) and read only once marked valid, and zeroing
+	 * them for every statement of an agent's would cost more than the rest
+	 * of the firewall does per statement.
+	 */
+	s = MemoryContextAlloc(portal->portalContext, sizeof(DfwStmtState));
+	memset(s, 0, offsetof(DfwStmtState, confirmed));
+	for (int i = 0; i < lengthof(s->confirmed); i++)
+	{
+		s->confirmed[i].valid = false;
+		s->confirmed[i].warned = false;
+		s->confirmed[i].audit_pending = false;
+		s->confirmed[i].targets_text = NULL;
+	}
+	memset(&s->rows, 0, sizeof(DfwStmtState) - offsetof(DfwStmtState, rows));
 	s->portal = portal;
 	s->id = ++next_id;
 	s->cxt = portal->portalContext;
