@@ -529,6 +529,27 @@ spend_slot(int i, const char *token_id, DfwTokenView *used)
 }
 
 /*
+ * The slot holding the token with this hash, or -1: probed from the slot
+ * its hash picks up to one never used.  Caller holds the lock.
+ */
+static int
+find_token(const uint8 *hash)
+{
+	for (int k = 0, i = probe_start(hash); k < dfw_shared->nslots;
+		 k++, i = (i + 1) % dfw_shared->nslots)
+	{
+		DfwTokenSlot *s = &dfw_shared->slots[i];
+
+		if (!s->ever_used)
+			break;
+		if (s->in_use && !s->v.is_approval &&
+			memcmp(s->hash, hash, DFW_HASH_LEN) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
  * An agent session set this token: a token issued without an agent is
  * claimed for the session's login role now, before anything is spent, so
  * that a token read from pg_stat_activity or pg_stat_statements while its
@@ -540,25 +561,19 @@ dfw_token_claim(const char *token)
 {
 	uint8		hash[DFW_HASH_LEN];
 	Oid			login = GetAuthenticatedUserId();
+	int			i;
 
 	if (dfw_shared == NULL || token == NULL || token[0] == '\0')
 		return;
 	hash_token(token, hash);
 	LWLockAcquire(dfw_shared->lock, LW_EXCLUSIVE);
-	for (int k = 0, i = probe_start(hash); k < dfw_shared->nslots;
-		 k++, i = (i + 1) % dfw_shared->nslots)
+	i = find_token(hash);
+	if (i >= 0)
 	{
 		DfwTokenSlot *s = &dfw_shared->slots[i];
 
-		if (!s->ever_used)
-			break;
-		if (s->in_use && !s->v.is_approval &&
-			memcmp(s->hash, hash, DFW_HASH_LEN) == 0)
-		{
-			if (!OidIsValid(s->v.agent) && !OidIsValid(s->v.claimed_by))
-				s->v.claimed_by = login;
-			break;
-		}
+		if (!OidIsValid(s->v.agent) && !OidIsValid(s->v.claimed_by))
+			s->v.claimed_by = login;
 	}
 	LWLockRelease(dfw_shared->lock);
 }
@@ -582,21 +597,9 @@ dfw_token_spend(const char *token, int action, List *targets, int64 rows,
 	hash_token(token, hash);
 
 	LWLockAcquire(dfw_shared->lock, LW_SHARED);
-	for (int k = 0, i = probe_start(hash); k < dfw_shared->nslots;
-		 k++, i = (i + 1) % dfw_shared->nslots)
-	{
-		DfwTokenSlot *s = &dfw_shared->slots[i];
-
-		if (!s->ever_used)
-			break;
-		if (s->in_use && !s->v.is_approval &&
-			memcmp(s->hash, hash, DFW_HASH_LEN) == 0)
-		{
-			*used = s->v;
-			found = i;
-			break;
-		}
-	}
+	found = find_token(hash);
+	if (found >= 0)
+		*used = dfw_shared->slots[found].v;
 	LWLockRelease(dfw_shared->lock);
 	if (found < 0)
 		return DFW_TOKEN_UNKNOWN;
