@@ -401,7 +401,7 @@ dfw_backend_alive(int pid, TimestampTz started)
 
 	for (int i = 1; i <= n; i++)
 	{
-		LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(i);
+		LocalPgBackendStatus *l = DFW_LOCAL_BEENTRY(i);
 
 		if (l && l->backendStatus.st_procpid == pid)
 			return l->backendStatus.st_proc_start_timestamp == started;

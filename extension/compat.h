@@ -50,6 +50,25 @@
 #define DFW_TABSTAT_UPDATED(ps)		((ps)->t_counts.t_tuples_updated)
 #endif
 
+/*
+ * The i-th (1-based) backend of the local pg_stat_activity snapshot:
+ * pgstat_fetch_stat_local_beentry() became a lookup by backend id in 16,
+ * and the lookup by index is pgstat_get_local_beentry_by_index().
+ */
+#if PG_VERSION_NUM >= 160000
+#define DFW_LOCAL_BEENTRY(i)	pgstat_get_local_beentry_by_index(i)
+#else
+#define DFW_LOCAL_BEENTRY(i)	pgstat_fetch_stat_local_beentry(i)
+#endif
+
+/*
+ * getIdentitySequence() takes the relation, not its OID, from 17 on
+ * (quiet.c, the one caller, opens it there).
+ */
+#if PG_VERSION_NUM >= 170000
+#define DFW_GETIDENTITYSEQUENCE_TAKES_RELATION 1
+#endif
+
 /* PG_MODULE_MAGIC_EXT arrived in 18. */
 #if PG_VERSION_NUM >= 180000
 #define DFW_MODULE_MAGIC	PG_MODULE_MAGIC_EXT(.name = "deletion_firewall", .version = DFW_VERSION)

@@ -412,6 +412,21 @@ check_sequence_options(Oid seqid, List *options)
 		decide_sequence(seqid);
 }
 
+/* The identity sequence of a column, or InvalidOid. */
+static Oid
+identity_sequence(Oid relid, AttrNumber attnum)
+{
+#ifdef DFW_GETIDENTITYSEQUENCE_TAKES_RELATION
+	Relation	rel = relation_open(relid, AccessShareLock);
+	Oid			seq = getIdentitySequence(rel, attnum, true);
+
+	relation_close(rel, AccessShareLock);
+	return seq;
+#else
+	return getIdentitySequence(relid, attnum, true);
+#endif
+}
+
 /* ---------------- utility statements ---------------- */
 
 /* A column's default: its pg_attrdef OID and its text, or InvalidOid. */
@@ -468,7 +483,7 @@ check_alter_table(AlterTableStmt *stmt)
 				attnum = get_attnum(relid, cmd->name);
 				if (attnum != InvalidAttrNumber)
 				{
-					Oid			seqid = getIdentitySequence(relid, attnum, true);
+					Oid			seqid = identity_sequence(relid, attnum);
 
 					if (OidIsValid(seqid) && !rel_exempt(seqid))
 						dfw_decide(DFW_ACT_DROP, rel_target(seqid), -1);
@@ -477,7 +492,7 @@ check_alter_table(AlterTableStmt *stmt)
 			case AT_SetIdentity:
 				attnum = get_attnum(relid, cmd->name);
 				if (attnum != InvalidAttrNumber)
-					check_sequence_options(getIdentitySequence(relid, attnum, true),
+					check_sequence_options(identity_sequence(relid, attnum),
 										   (List *) cmd->def);
 				break;
 			case AT_SetUnLogged:
