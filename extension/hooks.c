@@ -235,12 +235,14 @@ dfw_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	maybe_begin_statement(!IsA(pstmt->utilityStmt, TransactionStmt));
 
-	if (dfw_is_agent())
-		dfw_tamper_check_utility(pstmt->utilityStmt);
+	/* one identity question per command (humans: one cached test) */
 	if (dfw_is_guarded())
+	{
+		if (dfw_is_agent())
+			dfw_tamper_check_utility(pstmt->utilityStmt);
 		dfw_rowcount_alter_type(pstmt->utilityStmt);
-	if (dfw_is_guarded())
 		dfw_quiet_check_utility(pstmt->utilityStmt);
+	}
 
 	saved_len = list_length(pending);
 	saved_kind = dfw_objects_statement_enter(pstmt->utilityStmt);
@@ -403,8 +405,8 @@ dfw_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	 * FROM, the one write that checks permissions without ExecutorStart, is
 	 * checked in ProcessUtility.)
 	 */
-	agent_writes = writes && dfw_is_agent();
-	guarded_writes = agent_writes || (writes && dfw_is_guarded());
+	guarded_writes = writes && dfw_is_guarded();
+	agent_writes = guarded_writes && dfw_is_agent();
 	if (agent_writes)
 		dfw_tamper_check_perms(queryDesc->plannedstmt->rtable,
 							   DFW_PERMINFOS(queryDesc->plannedstmt));

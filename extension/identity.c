@@ -156,10 +156,12 @@ dfw_is_guarded(void)
 {
 	Oid			users[3];
 
+	/* the usual case: without guard_all, guarded is tagged */
+	if (!dfw_guard_all)
+		return dfw_is_agent();
 	if (dfw_is_agent())
 		return true;
-	if (!dfw_guard_all || !dfw_enabled || IsBinaryUpgrade ||
-		!IsTransactionState())
+	if (!dfw_enabled || IsBinaryUpgrade || !IsTransactionState())
 		return false;
 	session_users(users);
 	if (guard_cache_valid &&

@@ -299,10 +299,8 @@ check_new_dependencies(void)
 void
 dfw_tempdeps_after_utility(Node *parsetree, bool subcommand)
 {
-	if (!dfw_is_guarded())
-		return;
 	/* BEGIN/COMMIT/SAVEPOINT record nothing; COMMIT is checked pre-commit */
-	if (IsA(parsetree, TransactionStmt))
+	if (IsA(parsetree, TransactionStmt) || !dfw_is_guarded())
 		return;
 	unchecked = true;
 	if (!subcommand)
